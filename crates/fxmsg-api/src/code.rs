@@ -1,0 +1,177 @@
+//! The Fxiaoke error-code catalogue: every code fxmsg produces or a client may meet, in one table.
+
+use serde::{Deserialize, Serialize};
+
+/// A Fxiaoke `errorCode`. Unknown numbers survive a round trip through [`ErrorCode::Other`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "i64", into = "i64")]
+pub enum ErrorCode {
+    /// `-2`: system error.
+    SystemError,
+    /// `-1`: system busy; retryable.
+    SystemBusy,
+    /// `0`: success.
+    Ok,
+    /// `10001`: appId is missing.
+    MissingAppId,
+    /// `10002`: appSecret is missing.
+    MissingAppSecret,
+    /// `10006`: missing scope; the live gateway answers it for a missing or wrong appSecret.
+    BadAppSecret,
+    /// `10012`: permanentCode is missing.
+    MissingPermanentCode,
+    /// `10014`: corpId is missing.
+    MissingCorpId,
+    /// `10015`: toUser is missing or empty.
+    MissingToUser,
+    /// `11016`: toUser is invalid.
+    InvalidToUser,
+    /// `11017`: msgType is invalid.
+    InvalidMsgType,
+    /// `12003`: unsupported message type.
+    UnsupportedMsgType,
+    /// `12004`: the POST body is empty.
+    EmptyBody,
+    /// `12005`: the text content is empty.
+    EmptyTextContent,
+    /// `14001`: call limit exceeded; retryable.
+    CallLimitExceeded,
+    /// `15002`: invalid parameter.
+    InvalidParameter,
+    /// `20005`: appAccessToken missing or expired.
+    AppTokenExpired,
+    /// `20006`: appId or appSecret wrong.
+    AppIdOrSecretWrong,
+    /// `20015`: permanentCode wrong.
+    PermanentCodeWrong,
+    /// `20016`: corpAccessToken missing, expired or wrong (either auth style).
+    CorpTokenInvalid,
+    /// `20017`: no credentials were sent at all.
+    NoCredentials,
+    /// `20021`: the app is disabled.
+    AppDisabled,
+    /// `30004`: per-second frequency exceeded; retryable.
+    FrequencyExceeded,
+    /// `50009`: service exception; retryable.
+    ServiceException,
+    /// Any other code.
+    Other(i64),
+}
+
+/// The catalogue: code, number, default `errorMessage`.
+const TABLE: &[(ErrorCode, i64, &str)] = &[
+    (ErrorCode::SystemError, -2, "system error"),
+    (ErrorCode::SystemBusy, -1, "system busy"),
+    (ErrorCode::Ok, 0, "OK"),
+    (ErrorCode::MissingAppId, 10001, "missing appId"),
+    (ErrorCode::MissingAppSecret, 10002, "missing appSecret"),
+    (ErrorCode::BadAppSecret, 10006, "missing scope"),
+    (
+        ErrorCode::MissingPermanentCode,
+        10012,
+        "missing permanentCode",
+    ),
+    (ErrorCode::MissingCorpId, 10014, "missing corpId"),
+    (ErrorCode::MissingToUser, 10015, "missing toUser"),
+    (ErrorCode::InvalidToUser, 11016, "invalid toUser"),
+    (ErrorCode::InvalidMsgType, 11017, "invalid msgType"),
+    (
+        ErrorCode::UnsupportedMsgType,
+        12003,
+        "unsupported message type",
+    ),
+    (ErrorCode::EmptyBody, 12004, "empty POST body"),
+    (ErrorCode::EmptyTextContent, 12005, "empty text content"),
+    (ErrorCode::CallLimitExceeded, 14001, "call limit exceeded"),
+    (ErrorCode::InvalidParameter, 15002, "invalid parameter"),
+    (
+        ErrorCode::AppTokenExpired,
+        20005,
+        "appAccessToken missing or expired",
+    ),
+    (
+        ErrorCode::AppIdOrSecretWrong,
+        20006,
+        "appId or appSecret wrong",
+    ),
+    (ErrorCode::PermanentCodeWrong, 20015, "permanentCode wrong"),
+    (
+        ErrorCode::CorpTokenInvalid,
+        20016,
+        "corpAccessToken missing or expired",
+    ),
+    (ErrorCode::NoCredentials, 20017, "corpId not found"),
+    (ErrorCode::AppDisabled, 20021, "app disabled"),
+    (ErrorCode::FrequencyExceeded, 30004, "frequency exceeded"),
+    (ErrorCode::ServiceException, 50009, "service exception"),
+];
+
+impl ErrorCode {
+    /// The numeric `errorCode`.
+    pub fn as_i64(self) -> i64 {
+        match self {
+            ErrorCode::Other(n) => n,
+            known => TABLE
+                .iter()
+                .find(|(c, ..)| *c == known)
+                .map_or(-2, |(_, n, _)| *n),
+        }
+    }
+
+    /// The default `errorMessage` for this code.
+    pub fn message(self) -> &'static str {
+        TABLE
+            .iter()
+            .find(|(c, ..)| *c == self)
+            .map_or("error", |(.., m)| m)
+    }
+
+    /// Whether a client may retry a call that failed with this code (the same request, later).
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::SystemBusy
+                | ErrorCode::CallLimitExceeded
+                | ErrorCode::FrequencyExceeded
+                | ErrorCode::ServiceException
+        )
+    }
+}
+
+impl From<i64> for ErrorCode {
+    fn from(n: i64) -> Self {
+        TABLE
+            .iter()
+            .find(|(_, m, _)| *m == n)
+            .map_or(ErrorCode::Other(n), |(c, ..)| *c)
+    }
+}
+
+impl From<ErrorCode> for i64 {
+    fn from(code: ErrorCode) -> i64 {
+        code.as_i64()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips_through_its_number() {
+        for (code, n, _) in TABLE {
+            assert_eq!(code.as_i64(), *n);
+            assert_eq!(ErrorCode::from(*n), *code);
+        }
+        assert_eq!(ErrorCode::from(424242), ErrorCode::Other(424242));
+        assert_eq!(ErrorCode::Other(424242).as_i64(), 424242);
+    }
+
+    #[test]
+    fn only_transient_codes_are_retryable() {
+        assert!(ErrorCode::from(-1).is_retryable());
+        assert!(ErrorCode::from(50009).is_retryable());
+        assert!(!ErrorCode::from(15002).is_retryable());
+        assert!(!ErrorCode::from(30002).is_retryable());
+    }
+}

@@ -1,0 +1,237 @@
+//! The fxmsg-only `/api/v1` types: directory administration and message inspection.
+//!
+//! Native routes use HTTP status codes and a stable [`ApiError`] body, unlike the compat envelope.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Error body of every native route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable machine-readable code, e.g. `not_found`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Corp {
+    /// `FSCID_…`.
+    pub corp_id: String,
+    /// Enterprise account, the `x-fs-ea` header value.
+    pub ea: String,
+    /// Display name.
+    pub name: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/corps`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewCorp {
+    /// Display name.
+    pub name: String,
+    /// Enterprise account; letters, digits, `_` and `-`.
+    pub ea: String,
+}
+
+/// An app of a corp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    /// `FSAID_…`.
+    pub app_id: String,
+    /// Owning corp.
+    pub corp_id: String,
+    /// Display name.
+    pub name: String,
+    /// Disabled apps get 20021.
+    pub enabled: bool,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/corps/{corpId}/apps`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewApp {
+    /// Display name.
+    pub name: String,
+}
+
+/// `PATCH /api/v1/corps/{corpId}/apps/{appId}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppPatch {
+    /// Enable or disable the app.
+    pub enabled: bool,
+}
+
+/// A created app with its secrets, shown exactly once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppCredentials {
+    /// The app.
+    #[serde(flatten)]
+    pub app: App,
+    /// 32 lower hex; stored hashed, never shown again.
+    pub app_secret: String,
+    /// 32 upper hex; stored hashed, never shown again.
+    pub permanent_code: String,
+}
+
+/// Whether an employee can receive messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmployeeStatus {
+    /// Receives messages.
+    Active,
+    /// Left or suspended: listed in `invalidUsers`.
+    Stopped,
+}
+
+impl EmployeeStatus {
+    /// Lower-case spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmployeeStatus::Active => "active",
+            EmployeeStatus::Stopped => "stopped",
+        }
+    }
+}
+
+/// An employee of a corp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Employee {
+    /// `FSUID_…`, usable in `toUser`.
+    pub open_user_id: String,
+    /// Employee number (the `x-fs-userid` form), also usable in `toUser`.
+    pub user_id: String,
+    /// Owning corp.
+    pub corp_id: String,
+    /// Display name.
+    pub name: String,
+    /// Active or stopped.
+    pub status: EmployeeStatus,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/corps/{corpId}/employees`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewEmployee {
+    /// Display name.
+    pub name: String,
+    /// Employee number; the next free number from 1000 when absent.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// `PATCH /api/v1/corps/{corpId}/employees/{openUserId}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmployeePatch {
+    /// New status.
+    pub status: EmployeeStatus,
+}
+
+/// A service account messages can be sent as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccount {
+    /// `FSAID_…`, the `serviceId`.
+    pub service_id: String,
+    /// Owning corp.
+    pub corp_id: String,
+    /// Display name.
+    pub name: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/corps/{corpId}/service-accounts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewServiceAccount {
+    /// Display name.
+    pub name: String,
+}
+
+/// A stored message as the native API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    /// Id returned by the send.
+    pub message_id: String,
+    /// Sending corp.
+    pub corp_id: String,
+    /// Sending app.
+    pub app_id: String,
+    /// Service account, for `/cgi/app/message/send`.
+    pub service_id: Option<String>,
+    /// `text`, `composite` or `articles`.
+    pub msg_type: String,
+    /// Normalized content (the value under `text`, `composite` or `articles`).
+    pub content: Value,
+    /// Resolved recipients, `FSUID_…`.
+    pub recipients: Vec<String>,
+    /// Requested recipients that were not delivered to.
+    pub invalid_users: Vec<String>,
+    /// The `thirdTraceId` of the send, if any.
+    pub third_trace_id: Option<String>,
+    /// The send's `traceId`.
+    pub trace_id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds; `None` while not revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// One message with its raw request and per-recipient delivery state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDetail {
+    /// The message.
+    #[serde(flatten)]
+    pub message: Message,
+    /// The request body exactly as received, credentials removed.
+    pub raw_request: Value,
+    /// One row per delivered recipient.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// Per-recipient delivery state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// Recipient, `FSUID_…`.
+    pub open_user_id: String,
+    /// `delivered` or `revoked`.
+    pub state: String,
+    /// Unix milliseconds.
+    pub delivered_at: i64,
+    /// Unix milliseconds.
+    pub revoked_at: Option<i64>,
+}
+
+/// A page of results; pass `nextCursor` back as `cursor` for the next one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    /// Newest first.
+    pub items: Vec<T>,
+    /// `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One message in an employee's inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxItem {
+    /// The message.
+    #[serde(flatten)]
+    pub message: Message,
+    /// This recipient's delivery state.
+    pub state: String,
+}

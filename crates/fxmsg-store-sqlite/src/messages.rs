@@ -1,0 +1,287 @@
+//! Messages, their inbox rows (deliveries) and idempotency keys.
+
+use fxmsg_api::native::{Delivery, InboxItem, Message, MessageDetail};
+use fxmsg_store::{
+    delivery_state, Cursor, IdempotencyKey, InsertOutcome, MessageFilter, NewMessage, Result,
+    RevokeOutcome,
+};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::backend;
+
+/// Inbox rows per INSERT statement: 4 binds each stays far below SQLite's bind limit.
+const DELIVERY_CHUNK: usize = 250;
+
+fn json_column<T: serde::de::DeserializeOwned + Default>(row: &SqliteRow, column: &str) -> T {
+    serde_json::from_str(&row.get::<String, _>(column)).unwrap_or_default()
+}
+
+fn message_from(row: &SqliteRow) -> Message {
+    Message {
+        message_id: row.get("message_id"),
+        corp_id: row.get("corp_id"),
+        app_id: row.get("app_id"),
+        service_id: row.get("service_id"),
+        msg_type: row.get("msg_type"),
+        content: json_column(row, "content"),
+        recipients: json_column(row, "recipients"),
+        invalid_users: json_column(row, "invalid_users"),
+        third_trace_id: row.get("third_trace_id"),
+        trace_id: row.get("trace_id"),
+        created_at: row.get("created_at"),
+        revoked_at: row.get("revoked_at"),
+    }
+}
+
+pub async fn insert(
+    db: &SqlitePool,
+    new: &NewMessage,
+    key: Option<&IdempotencyKey>,
+) -> Result<InsertOutcome> {
+    let m = &new.message;
+    let mut tx = db.begin().await.map_err(backend)?;
+    if let Some(key) = key {
+        let first = sqlx::query(
+            "SELECT body_hash, response FROM idempotency_keys
+              WHERE corp_id = ? AND app_id = ? AND key = ? AND created_at >= ?",
+        )
+        .bind(&m.corp_id)
+        .bind(&m.app_id)
+        .bind(&key.key)
+        .bind(key.not_before)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let Some(row) = first {
+            return Ok(InsertOutcome::Replayed {
+                body_hash: row.get("body_hash"),
+                response: row.get("response"),
+            });
+        }
+    }
+    for media_id in &new.media_ids {
+        let live = sqlx::query(
+            "SELECT 1 FROM media WHERE corp_id = ? AND media_id = ? AND deleted_at IS NULL",
+        )
+        .bind(&m.corp_id)
+        .bind(media_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if live.is_none() {
+            return Ok(InsertOutcome::MissingMedia(media_id.clone()));
+        }
+    }
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO messages (message_id, corp_id, app_id, service_id, msg_type, content, recipients, invalid_users,
+                               raw_request, third_trace_id, trace_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+    )
+    .bind(&m.message_id)
+    .bind(&m.corp_id)
+    .bind(&m.app_id)
+    .bind(&m.service_id)
+    .bind(&m.msg_type)
+    .bind(m.content.to_string())
+    .bind(serde_json::to_string(&m.recipients).map_err(backend)?)
+    .bind(serde_json::to_string(&m.invalid_users).map_err(backend)?)
+    .bind(new.raw_request.to_string())
+    .bind(&m.third_trace_id)
+    .bind(&m.trace_id)
+    .bind(m.created_at)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(backend)?;
+    for chunk in m.recipients.chunks(DELIVERY_CHUNK) {
+        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO deliveries (message_seq, corp_id, open_user_id, delivered_at) ",
+        );
+        insert.push_values(chunk, |mut row, user| {
+            row.push_bind(seq)
+                .push_bind(&m.corp_id)
+                .push_bind(user)
+                .push_bind(m.created_at);
+        });
+        insert.build().execute(&mut *tx).await.map_err(backend)?;
+    }
+    if let Some(key) = key {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (corp_id, app_id, key, body_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (corp_id, app_id, key) DO UPDATE
+                SET body_hash = excluded.body_hash, response = excluded.response, created_at = excluded.created_at",
+        )
+        .bind(&m.corp_id)
+        .bind(&m.app_id)
+        .bind(&key.key)
+        .bind(&key.body_hash)
+        .bind(&key.response)
+        .bind(m.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    }
+    tx.commit().await.map_err(backend)?;
+    Ok(InsertOutcome::Inserted)
+}
+
+pub async fn revoke(
+    db: &SqlitePool,
+    corp_id: &str,
+    service_id: &str,
+    message_id: &str,
+    now: i64,
+) -> Result<RevokeOutcome> {
+    let mut tx = db.begin().await.map_err(backend)?;
+    let row = sqlx::query(
+        "SELECT seq, service_id, revoked_at FROM messages WHERE corp_id = ? AND message_id = ?",
+    )
+    .bind(corp_id)
+    .bind(message_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let Some(row) = row else {
+        return Ok(RevokeOutcome::NotFound);
+    };
+    let sent_as: Option<String> = row.get("service_id");
+    if sent_as.is_some_and(|s| s != service_id) {
+        return Ok(RevokeOutcome::NotFound);
+    }
+    if row.get::<Option<i64>, _>("revoked_at").is_some() {
+        return Ok(RevokeOutcome::AlreadyRevoked);
+    }
+    let seq: i64 = row.get("seq");
+    sqlx::query("UPDATE messages SET revoked_at = ? WHERE seq = ?")
+        .bind(now)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    sqlx::query("UPDATE deliveries SET revoked_at = ? WHERE message_seq = ?")
+        .bind(now)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    tx.commit().await.map_err(backend)?;
+    Ok(RevokeOutcome::Revoked)
+}
+
+pub async fn list(
+    db: &SqlitePool,
+    f: &MessageFilter,
+    cursor: Option<Cursor>,
+    limit: u32,
+) -> Result<(Vec<Message>, Option<Cursor>)> {
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new("SELECT m.* FROM messages AS m WHERE 1 = 1");
+    if let Some(corp) = &f.corp_id {
+        q.push(" AND m.corp_id = ").push_bind(corp);
+    }
+    if let Some(app) = &f.app_id {
+        q.push(" AND m.app_id = ").push_bind(app);
+    }
+    if let Some(user) = &f.recipient {
+        q.push(" AND EXISTS (SELECT 1 FROM deliveries AS d WHERE d.message_seq = m.seq AND d.open_user_id = ")
+            .push_bind(user)
+            .push(")");
+    }
+    if let Some(t) = &f.msg_type {
+        q.push(" AND m.msg_type = ").push_bind(t);
+    }
+    if let Some(since) = f.since {
+        q.push(" AND m.created_at >= ").push_bind(since);
+    }
+    if let Some(until) = f.until {
+        q.push(" AND m.created_at < ").push_bind(until);
+    }
+    match f.revoked {
+        Some(true) => q.push(" AND m.revoked_at IS NOT NULL"),
+        Some(false) => q.push(" AND m.revoked_at IS NULL"),
+        None => &mut q,
+    };
+    if let Some(Cursor(seq)) = cursor {
+        q.push(" AND m.seq < ").push_bind(seq);
+    }
+    q.push(" ORDER BY m.seq DESC LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+    let rows = q.build().fetch_all(db).await.map_err(backend)?;
+    Ok(page(&rows, limit, message_from))
+}
+
+/// Cuts a `limit + 1` fetch to `limit` items and the cursor of the last one, if more remain.
+fn page<T>(
+    rows: &[SqliteRow],
+    limit: u32,
+    map: impl Fn(&SqliteRow) -> T,
+) -> (Vec<T>, Option<Cursor>) {
+    let limit = limit as usize;
+    let next = (rows.len() > limit).then(|| Cursor(rows[limit - 1].get("seq")));
+    (rows.iter().take(limit).map(map).collect(), next)
+}
+
+pub async fn detail(
+    db: &SqlitePool,
+    corp_id: Option<&str>,
+    message_id: &str,
+) -> Result<Option<MessageDetail>> {
+    let row =
+        sqlx::query("SELECT * FROM messages WHERE message_id = ? AND (? IS NULL OR corp_id = ?)")
+            .bind(message_id)
+            .bind(corp_id)
+            .bind(corp_id)
+            .fetch_optional(db)
+            .await
+            .map_err(backend)?;
+    let Some(row) = row else { return Ok(None) };
+    let deliveries = sqlx::query(
+        "SELECT open_user_id, delivered_at, revoked_at FROM deliveries WHERE message_seq = ? ORDER BY open_user_id",
+    )
+    .bind(row.get::<i64, _>("seq"))
+    .fetch_all(db)
+    .await
+    .map_err(backend)?
+    .iter()
+    .map(|d| {
+        let revoked_at: Option<i64> = d.get("revoked_at");
+        Delivery {
+            open_user_id: d.get("open_user_id"),
+            state: delivery_state(revoked_at).into(),
+            delivered_at: d.get("delivered_at"),
+            revoked_at,
+        }
+    })
+    .collect();
+    Ok(Some(MessageDetail {
+        message: message_from(&row),
+        raw_request: json_column(&row, "raw_request"),
+        deliveries,
+    }))
+}
+
+pub async fn inbox(
+    db: &SqlitePool,
+    corp_id: &str,
+    open_user_id: &str,
+    cursor: Option<Cursor>,
+    limit: u32,
+) -> Result<(Vec<InboxItem>, Option<Cursor>)> {
+    let rows = sqlx::query(
+        "SELECT m.*, d.revoked_at AS delivery_revoked_at
+           FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq
+          WHERE d.corp_id = ? AND d.open_user_id = ? AND d.message_seq < ?
+          ORDER BY d.message_seq DESC LIMIT ?",
+    )
+    .bind(corp_id)
+    .bind(open_user_id)
+    .bind(cursor.map_or(i64::MAX, |c| c.0))
+    .bind(i64::from(limit) + 1)
+    .fetch_all(db)
+    .await
+    .map_err(backend)?;
+    Ok(page(&rows, limit, |row| InboxItem {
+        message: message_from(row),
+        state: delivery_state(row.get("delivery_revoked_at")).into(),
+    }))
+}

@@ -1,0 +1,276 @@
+use fxmsg_api::native::{App, Corp, Employee, EmployeeStatus, Message};
+use fxmsg_store::{
+    AppRecord, Cursor, IdempotencyKey, InsertOutcome, MediaKind, MediaRecord, MessageFilter,
+    NewMessage, RevokeOutcome, Store, StoreError,
+};
+use serde_json::json;
+
+use super::SqliteStore;
+
+async fn store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("fxmsg.db"))
+        .await
+        .unwrap();
+    for (corp, ea) in [("C1", "one"), ("C2", "two")] {
+        store
+            .create_corp(&Corp {
+                corp_id: corp.into(),
+                ea: ea.into(),
+                name: ea.into(),
+                created_at: 0,
+            })
+            .await
+            .unwrap();
+        let app = App {
+            app_id: format!("A{corp}"),
+            corp_id: corp.into(),
+            name: "a".into(),
+            enabled: true,
+            created_at: 0,
+        };
+        store
+            .create_app(&AppRecord {
+                app,
+                secret_hash: "s".into(),
+                permanent_code_hash: "p".into(),
+            })
+            .await
+            .unwrap();
+        for n in 0..3 {
+            let e = Employee {
+                open_user_id: format!("U{corp}{n}"),
+                user_id: format!("{}", 1000 + n),
+                corp_id: corp.into(),
+                name: "e".into(),
+                status: EmployeeStatus::Active,
+                created_at: 0,
+            };
+            store.create_employee(&e).await.unwrap();
+        }
+    }
+    (dir, store)
+}
+
+fn message(id: &str, corp: &str, recipients: &[&str], at: i64) -> NewMessage {
+    NewMessage {
+        message: Message {
+            message_id: id.into(),
+            corp_id: corp.into(),
+            app_id: format!("A{corp}"),
+            service_id: None,
+            msg_type: "text".into(),
+            content: json!({"content": "hi"}),
+            recipients: recipients.iter().map(|s| s.to_string()).collect(),
+            invalid_users: vec![],
+            third_trace_id: None,
+            trace_id: "t".into(),
+            created_at: at,
+            revoked_at: None,
+        },
+        raw_request: json!({"msgType": "text"}),
+        media_ids: vec![],
+    }
+}
+
+#[tokio::test]
+async fn a_message_and_all_its_inbox_rows_commit_together() {
+    let (_dir, store) = store().await;
+    let users: Vec<String> = (0..600).map(|i| format!("X{i}")).collect();
+    let mut m = message("m1", "C1", &[], 1);
+    m.message.recipients = users.clone();
+    assert_eq!(
+        store.insert_message(&m, None).await.unwrap(),
+        InsertOutcome::Inserted
+    );
+    let detail = store.message(Some("C1"), "m1").await.unwrap().unwrap();
+    assert_eq!(detail.deliveries.len(), 600);
+    assert!(
+        store.message(Some("C2"), "m1").await.unwrap().is_none(),
+        "foreign corp sees nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_replays_and_writes_nothing() {
+    let (_dir, store) = store().await;
+    let key = IdempotencyKey {
+        key: "k".into(),
+        body_hash: "h1".into(),
+        response: "r1".into(),
+        not_before: 0,
+    };
+    store
+        .insert_message(&message("m1", "C1", &["UC10"], 10), Some(&key))
+        .await
+        .unwrap();
+    let again = store
+        .insert_message(&message("m2", "C1", &["UC10"], 20), Some(&key))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        InsertOutcome::Replayed {
+            body_hash: "h1".into(),
+            response: "r1".into()
+        }
+    );
+    assert!(store.message(None, "m2").await.unwrap().is_none());
+    // The same key in another corp is a different key.
+    let other = store
+        .insert_message(&message("m3", "C2", &["UC20"], 20), Some(&key))
+        .await
+        .unwrap();
+    assert_eq!(other, InsertOutcome::Inserted);
+    // Past its window the key is replaced.
+    let late = IdempotencyKey {
+        not_before: 11,
+        ..key
+    };
+    assert_eq!(
+        store
+            .insert_message(&message("m4", "C1", &["UC10"], 30), Some(&late))
+            .await
+            .unwrap(),
+        InsertOutcome::Inserted
+    );
+}
+
+#[tokio::test]
+async fn a_send_with_missing_media_writes_nothing() {
+    let (_dir, store) = store().await;
+    let media = MediaRecord {
+        media_id: "img".into(),
+        corp_id: "C2".into(),
+        app_id: "AC2".into(),
+        kind: MediaKind::Image,
+        content_type: "image/png".into(),
+        file_name: "a.png".into(),
+        size: 1,
+        object_key: "k".into(),
+        created_at: 0,
+    };
+    store.insert_media(&media).await.unwrap();
+    let mut m = message("m1", "C1", &["UC10"], 1);
+    m.media_ids = vec!["img".into()];
+    assert_eq!(
+        store.insert_message(&m, None).await.unwrap(),
+        InsertOutcome::MissingMedia("img".into())
+    );
+    assert!(store.message(None, "m1").await.unwrap().is_none());
+    assert!(
+        store.delete_media("C1", "img", 5).await.unwrap().is_none(),
+        "foreign corp cannot delete"
+    );
+    assert!(store.delete_media("C2", "img", 5).await.unwrap().is_some());
+    assert!(store.media("C2", "img").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn revoke_is_scoped_by_corp_and_repeatable() {
+    let (_dir, store) = store().await;
+    store
+        .insert_message(&message("m1", "C1", &["UC10", "UC11"], 1), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.revoke_message("C2", "S", "m1", 5).await.unwrap(),
+        RevokeOutcome::NotFound
+    );
+    assert_eq!(
+        store.revoke_message("C1", "S", "m1", 5).await.unwrap(),
+        RevokeOutcome::Revoked
+    );
+    assert_eq!(
+        store.revoke_message("C1", "S", "m1", 6).await.unwrap(),
+        RevokeOutcome::AlreadyRevoked
+    );
+    let detail = store.message(Some("C1"), "m1").await.unwrap().unwrap();
+    assert!(detail
+        .deliveries
+        .iter()
+        .all(|d| d.state == "revoked" && d.revoked_at == Some(5)));
+}
+
+#[tokio::test]
+async fn listings_page_newest_first_with_a_cursor() {
+    let (_dir, store) = store().await;
+    for i in 0..5 {
+        store
+            .insert_message(&message(&format!("m{i}"), "C1", &["UC10"], i), None)
+            .await
+            .unwrap();
+    }
+    let filter = MessageFilter {
+        corp_id: Some("C1".into()),
+        ..Default::default()
+    };
+    let (first, next) = store.list_messages(&filter, None, 2).await.unwrap();
+    assert_eq!(
+        first
+            .iter()
+            .map(|m| m.message_id.as_str())
+            .collect::<Vec<_>>(),
+        ["m4", "m3"]
+    );
+    let (rest, end) = store.list_messages(&filter, next, 10).await.unwrap();
+    assert_eq!(rest.len(), 3);
+    assert_eq!(end, None);
+    let (inbox, _) = store
+        .inbox("C1", "UC10", Some(Cursor(3)), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        inbox
+            .iter()
+            .map(|m| m.message.message_id.as_str())
+            .collect::<Vec<_>>(),
+        ["m1", "m0"]
+    );
+}
+
+#[tokio::test]
+async fn recipients_resolve_by_either_id_and_only_when_active() {
+    let (_dir, store) = store().await;
+    store
+        .set_employee_status("C1", "UC12", EmployeeStatus::Stopped)
+        .await
+        .unwrap();
+    let ids = ["UC10", "1001", "UC12", "UC20", "nobody"].map(String::from);
+    let resolved = store.resolve_recipients("C1", &ids).await.unwrap();
+    assert_eq!(
+        resolved,
+        [Some("UC10".into()), Some("UC11".into()), None, None, None]
+    );
+}
+
+#[tokio::test]
+async fn unique_and_parent_violations_are_typed() {
+    let (_dir, store) = store().await;
+    let dup = Corp {
+        corp_id: "C9".into(),
+        ea: "one".into(),
+        name: "x".into(),
+        created_at: 0,
+    };
+    assert!(matches!(
+        store.create_corp(&dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let orphan = App {
+        app_id: "A9".into(),
+        corp_id: "nope".into(),
+        name: "a".into(),
+        enabled: true,
+        created_at: 0,
+    };
+    let record = AppRecord {
+        app: orphan,
+        secret_hash: "s".into(),
+        permanent_code_hash: "p".into(),
+    };
+    assert!(matches!(
+        store.create_app(&record).await,
+        Err(StoreError::NotFound(_))
+    ));
+}

@@ -1,0 +1,357 @@
+//! The fxmsg storage contract.
+//!
+//! Handlers talk to a [`Store`]: domain methods (`insert_message`, `revoke_message`), never rows, SQL or
+//! pools. Each backend (today `fxmsg-store-sqlite`) owns its SQL and migrations, so a PostgreSQL
+//! backend can be added without touching a handler.
+//!
+//! Invariants every backend keeps:
+//! - A method returns only after its writes are committed (the server acknowledges after that).
+//! - [`Store::insert_message`] is one transaction: idempotency check, media liveness check, the
+//!   message and every recipient's inbox row commit together or not at all.
+//! - Every lookup of tenant data takes the caller's corp; a foreign id is indistinguishable from a
+//!   missing one.
+#![forbid(unsafe_code)]
+
+use async_trait::async_trait;
+use fxmsg_api::native::{
+    App, Corp, Employee, EmployeeStatus, InboxItem, Message, MessageDetail, ServiceAccount,
+};
+use serde_json::Value;
+
+/// Result of a store call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What can go wrong in a backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (ea, employee number, …) is already taken.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The referenced parent (corp, app, …) does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The backend failed; the message is for logs, never for clients.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+/// An app with the hashes of its secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppRecord {
+    /// The app as the native API shows it.
+    pub app: App,
+    /// SHA-256 hex of the appSecret.
+    pub secret_hash: String,
+    /// SHA-256 hex of the permanentCode.
+    pub permanent_code_hash: String,
+}
+
+/// Which kind of token a [`TokenRecord`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Legacy `corpAccessToken`.
+    Corp,
+    /// `/oauth2.0/token` bearer access token.
+    Access,
+    /// Single-use refresh token.
+    Refresh,
+    /// Legacy `appAccessToken`.
+    App,
+}
+
+impl TokenKind {
+    /// Stable spelling for storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Corp => "corp",
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+            TokenKind::App => "app",
+        }
+    }
+}
+
+/// An issued token. The token string itself is never stored: only its hash, and the server-side
+/// nonce from which the server re-derives the string when it hands the same token out again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    /// Kind of token.
+    pub kind: TokenKind,
+    /// Server-generated nonce the token is derived from.
+    pub nonce: String,
+    /// SHA-256 hex of the token string.
+    pub token_hash: String,
+    /// Issuing app.
+    pub app_id: String,
+    /// Corp the token acts for.
+    pub corp_id: String,
+    /// Unix milliseconds.
+    pub issued_at: i64,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+
+/// A message ready to be stored with its fan-out.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// The message row (`recipients` are the resolved `FSUID_…` ids that get inbox rows).
+    pub message: Message,
+    /// Request body as received, credentials removed.
+    pub raw_request: Value,
+    /// Media the content refers to; each must be live in the message's corp at commit time.
+    pub media_ids: Vec<String>,
+}
+
+/// The idempotency key of a send, scoped by (corp, app).
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    /// The `thirdTraceId`.
+    pub key: String,
+    /// Hash of the request body without credentials.
+    pub body_hash: String,
+    /// The response to replay, as JSON text.
+    pub response: String,
+    /// Keys created before this instant (unix ms) are expired and replaced.
+    pub not_before: i64,
+}
+
+/// What [`Store::insert_message`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertOutcome {
+    /// The message and its inbox rows are committed.
+    Inserted,
+    /// The key was used within its window: nothing was written. Holds the first call's body hash and
+    /// response.
+    Replayed {
+        /// Body hash of the first call.
+        body_hash: String,
+        /// Response of the first call.
+        response: String,
+    },
+    /// A referenced media id is not live in the corp: nothing was written.
+    MissingMedia(String),
+}
+
+/// What [`Store::revoke_message`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// No such message in this corp (or sent as another service account).
+    NotFound,
+    /// Revoked now.
+    Revoked,
+    /// It was revoked before; nothing changed.
+    AlreadyRevoked,
+}
+
+/// Whether media is an image or a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    /// JPG, PNG, GIF or BMP, ≤ 5 MB.
+    Image,
+    /// Any file, ≤ 20 MB.
+    Document,
+}
+
+impl MediaKind {
+    /// Stable spelling for storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Document => "document",
+        }
+    }
+}
+
+/// A stored media file's metadata; the bytes live in the object store under `object_key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaRecord {
+    /// The `mediaId`.
+    pub media_id: String,
+    /// Owning corp.
+    pub corp_id: String,
+    /// Uploading app.
+    pub app_id: String,
+    /// Image or document.
+    pub kind: MediaKind,
+    /// Detected content type.
+    pub content_type: String,
+    /// Client's file name, for `Content-Disposition` only.
+    pub file_name: String,
+    /// Bytes.
+    pub size: i64,
+    /// Server-generated object key.
+    pub object_key: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// Filters for [`Store::list_messages`]; every field narrows the result.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    /// Sending corp.
+    pub corp_id: Option<String>,
+    /// Sending app.
+    pub app_id: Option<String>,
+    /// A recipient, `FSUID_…`.
+    pub recipient: Option<String>,
+    /// `text`, `composite` or `articles`.
+    pub msg_type: Option<String>,
+    /// Created at or after (unix ms).
+    pub since: Option<i64>,
+    /// Created before (unix ms).
+    pub until: Option<i64>,
+    /// Only revoked (`true`) or only live (`false`) messages.
+    pub revoked: Option<bool>,
+}
+
+/// A position in a newest-first listing; opaque to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor(pub i64);
+
+/// Everything fxmsg persists.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the backend can serve reads and writes.
+    async fn ping(&self) -> Result<()>;
+    /// A server-wide setting.
+    async fn meta(&self, key: &str) -> Result<Option<String>>;
+    /// Sets a server-wide setting.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+
+    /// Creates a corp; `Conflict` if its ea is taken.
+    async fn create_corp(&self, corp: &Corp) -> Result<()>;
+    /// All corps, oldest first.
+    async fn list_corps(&self) -> Result<Vec<Corp>>;
+    /// A corp by id.
+    async fn corp(&self, corp_id: &str) -> Result<Option<Corp>>;
+    /// A corp by enterprise account.
+    async fn corp_by_ea(&self, ea: &str) -> Result<Option<Corp>>;
+
+    /// Creates an app; `NotFound` if its corp does not exist.
+    async fn create_app(&self, app: &AppRecord) -> Result<()>;
+    /// A corp's apps, oldest first.
+    async fn list_apps(&self, corp_id: &str) -> Result<Vec<App>>;
+    /// An app by id, with its secret hashes.
+    async fn app(&self, app_id: &str) -> Result<Option<AppRecord>>;
+    /// Enables or disables an app of the corp; `None` if there is none.
+    async fn set_app_enabled(
+        &self,
+        corp_id: &str,
+        app_id: &str,
+        enabled: bool,
+    ) -> Result<Option<App>>;
+
+    /// Creates an employee; `Conflict` if the employee number is taken in the corp.
+    async fn create_employee(&self, employee: &Employee) -> Result<()>;
+    /// A corp's employees, by employee number.
+    async fn list_employees(&self, corp_id: &str) -> Result<Vec<Employee>>;
+    /// An employee by `FSUID_…` or employee number.
+    async fn employee(&self, corp_id: &str, id: &str) -> Result<Option<Employee>>;
+    /// Changes an employee's status; `None` if there is no such employee in the corp.
+    async fn set_employee_status(
+        &self,
+        corp_id: &str,
+        open_user_id: &str,
+        status: EmployeeStatus,
+    ) -> Result<Option<Employee>>;
+    /// Maps each requested id (`FSUID_…` or employee number) to the active employee's `FSUID_…`, or
+    /// `None` when it is not an active employee of the corp. Same order as `ids`.
+    async fn resolve_recipients(
+        &self,
+        corp_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<String>>>;
+
+    /// Creates a service account; `NotFound` if its corp does not exist.
+    async fn create_service_account(&self, account: &ServiceAccount) -> Result<()>;
+    /// A corp's service accounts, oldest first.
+    async fn list_service_accounts(&self, corp_id: &str) -> Result<Vec<ServiceAccount>>;
+    /// A service account of the corp.
+    async fn service_account(
+        &self,
+        corp_id: &str,
+        service_id: &str,
+    ) -> Result<Option<ServiceAccount>>;
+
+    /// Stores an issued token.
+    async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
+    /// The newest token of this kind for (app, corp) issued at or after `issued_since`.
+    async fn newest_token(
+        &self,
+        kind: TokenKind,
+        app_id: &str,
+        corp_id: &str,
+        issued_since: i64,
+    ) -> Result<Option<TokenRecord>>;
+    /// A token of this kind by hash, if it has not expired at `now`.
+    async fn live_token(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<TokenRecord>>;
+    /// Removes a live token of this kind and returns it: the single use of a refresh token.
+    async fn take_token(
+        &self,
+        kind: TokenKind,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<TokenRecord>>;
+
+    /// Stores a message and its inbox rows atomically, honouring the idempotency key.
+    async fn insert_message(
+        &self,
+        message: &NewMessage,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<InsertOutcome>;
+    /// Marks the message revoked for every recipient.
+    async fn revoke_message(
+        &self,
+        corp_id: &str,
+        service_id: &str,
+        message_id: &str,
+        now: i64,
+    ) -> Result<RevokeOutcome>;
+    /// Messages matching `filter`, newest first, at most `limit`, after `cursor`.
+    async fn list_messages(
+        &self,
+        filter: &MessageFilter,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<(Vec<Message>, Option<Cursor>)>;
+    /// One message with its raw request and deliveries; scoped to `corp_id` when given.
+    async fn message(
+        &self,
+        corp_id: Option<&str>,
+        message_id: &str,
+    ) -> Result<Option<MessageDetail>>;
+    /// An employee's inbox, newest first.
+    async fn inbox(
+        &self,
+        corp_id: &str,
+        open_user_id: &str,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<(Vec<InboxItem>, Option<Cursor>)>;
+
+    /// Stores media metadata (after the bytes are in the object store).
+    async fn insert_media(&self, media: &MediaRecord) -> Result<()>;
+    /// Live media of the corp.
+    async fn media(&self, corp_id: &str, media_id: &str) -> Result<Option<MediaRecord>>;
+    /// Marks media of the corp deleted and returns it; `None` if it was not live.
+    async fn delete_media(
+        &self,
+        corp_id: &str,
+        media_id: &str,
+        now: i64,
+    ) -> Result<Option<MediaRecord>>;
+}
+
+/// Delivery state spelled for the native API.
+pub fn delivery_state(revoked_at: Option<i64>) -> &'static str {
+    if revoked_at.is_some() {
+        "revoked"
+    } else {
+        "delivered"
+    }
+}
