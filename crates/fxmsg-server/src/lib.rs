@@ -1,1 +1,152 @@
+//! The fxmsg server: the Fxiaoke Open Platform message and media API on an embedded store.
+//!
+//! Layout:
+//! - [`Server`] builds everything from a [`Config`] and serves until a shutdown future resolves.
+//! - `routes/`: the route table and one file per resource (tokens, messages, media, admin, inspect).
+//! - `auth`: both Fxiaoke auth styles resolved to one caller; `tokens`: the 6600/7200 s rule.
+//! - `error`: `CompatError` (Fxiaoke envelope) and `NativeError` (`/api/v1`), the only mapping points.
+//! - `media`: image sniffing and header rules; bytes go through the `object_store` crate.
+//! - `clock`: injectable time, so expiry is testable without waiting.
+//!
+//! A send flows: extract body → authenticate → `SendMessage::parse` (shared with the SDK) →
+//! resolve recipients → `Store::insert_message` (one transaction: idempotency key, cover media,
+//! message, inbox rows) → respond. The response is written only after the commit.
 #![forbid(unsafe_code)]
+
+mod auth;
+mod bootstrap;
+pub mod clock;
+mod config;
+mod directory;
+mod error;
+mod extract;
+mod media;
+mod routes;
+mod secrets;
+mod state;
+mod tokens;
+mod trace;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use fxmsg_store_sqlite::SqliteStore;
+use object_store::local::LocalFileSystem;
+use tokio::net::TcpListener;
+
+pub use bootstrap::{Bootstrap, Demo};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use media::{MAX_DOCUMENT_BYTES, MAX_IMAGE_BYTES};
+pub use tokens::{TOKEN_LIFETIME_SECS, TOKEN_REUSE_SECS};
+
+use state::AppState;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory or the listener.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The database.
+    #[error("database: {0}")]
+    Store(#[from] fxmsg_store::StoreError),
+    /// The media store.
+    #[error("media store: {0}")]
+    Media(#[from] object_store::Error),
+    /// First-start bootstrap.
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
+}
+
+/// A bound, ready-to-run server.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    store: SqliteStore,
+}
+
+impl Server {
+    /// Opens the data directory (creating it on first start), binds the listener and builds the app.
+    pub async fn build(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Server, Bootstrap), StartError> {
+        let media_dir = config.data_dir.join("media");
+        std::fs::create_dir_all(&media_dir)?;
+        let store = SqliteStore::open(&config.data_dir.join("fxmsg.db")).await?;
+        let media = LocalFileSystem::new_with_prefix(&media_dir)?;
+        let token_key = bootstrap::token_key(&config.data_dir.join("token.key"))?;
+        let mut boot = Bootstrap::default();
+        let bootstrap_error = |e: error::NativeError| StartError::Bootstrap(e.message);
+        let admin_token_hash =
+            bootstrap::admin_token_hash(&store, config.admin_token.as_deref(), &mut boot)
+                .await
+                .map_err(bootstrap_error)?;
+        bootstrap::demo(&store, !config.no_demo, clock.now_ms(), &mut boot)
+            .await
+            .map_err(bootstrap_error)?;
+        let state = AppState {
+            store: Arc::new(store.clone()),
+            media: Arc::new(media),
+            clock,
+            token_key,
+            admin_token_hash: admin_token_hash.into(),
+            json_body_limit: config.json_body_limit,
+        };
+        let router = routes::router(state, Duration::from_secs(config.request_timeout_secs));
+        let listener = TcpListener::bind(config.listen).await?;
+        Ok((
+            Server {
+                listener,
+                router,
+                store,
+            },
+            boot,
+        ))
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the store.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,153 @@
+//! Who is calling a business endpoint: both Fxiaoke auth styles resolve to one [`Caller`].
+//!
+//! New style: `authorization: Bearer <token>` plus `x-fs-ea`. Legacy style: `corpAccessToken` and
+//! `corpId` in the JSON body, or in the query string for multipart uploads. When both are present
+//! the header wins. Any wrong, expired or foreign token is `20016`; no credentials at all is `20017`.
+
+use axum::http::HeaderMap;
+use fxmsg_api::ErrorCode;
+use fxmsg_store::{TokenKind, TokenRecord};
+
+use crate::error::CompatError;
+use crate::extract::{CompatJson, CompatQuery};
+use crate::secrets::sha256_hex;
+use crate::state::AppState;
+
+/// The authenticated corp and app behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// `FSCID_…`.
+    pub corp_id: String,
+    /// `FSAID_…`.
+    pub app_id: String,
+}
+
+/// Credentials found in a request, before they are checked.
+struct Presented<'a> {
+    token: Option<&'a str>,
+    tenant: Tenant<'a>,
+}
+
+enum Tenant<'a> {
+    Ea(Option<&'a str>),
+    CorpId(Option<&'a str>),
+}
+
+/// Authenticates a request from its headers, then its body, then its query string.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Option<&CompatJson>,
+    query: &CompatQuery,
+) -> Result<Caller, CompatError> {
+    let presented = presented(headers, body, query)?;
+    let Some(token) = presented.token else {
+        return Err(match presented.tenant {
+            Tenant::Ea(None) | Tenant::CorpId(None) => CompatError::new(
+                ErrorCode::NoCredentials,
+                "no credentials: send a token and a corp",
+            ),
+            _ => CompatError::new(ErrorCode::CorpTokenInvalid, "corpAccessToken: is required"),
+        });
+    };
+    let record = live_corp_token(state, token)
+        .await?
+        .ok_or_else(invalid_token)?;
+    let tenant_matches = match presented.tenant {
+        Tenant::CorpId(Some(corp_id)) => corp_id == record.corp_id,
+        Tenant::Ea(Some(ea)) => state
+            .store
+            .corp(&record.corp_id)
+            .await?
+            .is_some_and(|c| c.ea == ea),
+        Tenant::CorpId(None) => {
+            return Err(CompatError::new(
+                ErrorCode::MissingCorpId,
+                "corpId: is required",
+            ))
+        }
+        Tenant::Ea(None) => {
+            return Err(CompatError::new(
+                ErrorCode::MissingCorpId,
+                "x-fs-ea: the header is required with a bearer token",
+            ))
+        }
+    };
+    if !tenant_matches {
+        return Err(invalid_token());
+    }
+    let app = state
+        .store
+        .app(&record.app_id)
+        .await?
+        .ok_or_else(invalid_token)?;
+    if !app.app.enabled {
+        return Err(CompatError::new(
+            ErrorCode::AppDisabled,
+            "the app is disabled",
+        ));
+    }
+    Ok(Caller {
+        corp_id: record.corp_id,
+        app_id: record.app_id,
+    })
+}
+
+fn invalid_token() -> CompatError {
+    CompatError::new(
+        ErrorCode::CorpTokenInvalid,
+        "the token is wrong, expired or not for this corp",
+    )
+}
+
+async fn live_corp_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<TokenRecord>, CompatError> {
+    let hash = sha256_hex(token);
+    let now = state.now();
+    // A corp token and an OAuth access token both act for a corp; either style takes either.
+    for kind in [TokenKind::Corp, TokenKind::Access] {
+        if let Some(record) = state.store.live_token(kind, &hash, now).await? {
+            return Ok(Some(record));
+        }
+    }
+    Ok(None)
+}
+
+fn presented<'a>(
+    headers: &'a HeaderMap,
+    body: Option<&'a CompatJson>,
+    query: &'a CompatQuery,
+) -> Result<Presented<'a>, CompatError> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(auth) = header("authorization") {
+        let token = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("bearer "))
+            .unwrap_or(auth)
+            .trim();
+        return Ok(Presented {
+            token: Some(token).filter(|t| !t.is_empty()),
+            tenant: Tenant::Ea(header("x-fs-ea")),
+        });
+    }
+    let (body_token, body_corp) = match body {
+        Some(body) => (
+            body.str_field("corpAccessToken")?,
+            body.str_field("corpId")?,
+        ),
+        None => (None, None),
+    };
+    let nonempty = |v: &'a Option<String>| v.as_deref().filter(|s| !s.is_empty());
+    Ok(Presented {
+        token: body_token.or(nonempty(&query.corp_access_token)),
+        tenant: Tenant::CorpId(body_corp.or(nonempty(&query.corp_id))),
+    })
+}

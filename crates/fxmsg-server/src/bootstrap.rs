@@ -1,0 +1,120 @@
+//! What the first start on an empty data directory creates: the admin token (unless configured),
+//! the token-derivation key, and a demo corp to try the API with.
+
+use std::io::Write;
+use std::path::Path;
+
+use fxmsg_api::native::{AppCredentials, Corp, Employee, ServiceAccount};
+use fxmsg_store::Store;
+
+use crate::directory;
+use crate::error::NativeError;
+use crate::secrets::{random_hex, sha256_hex, TokenKey};
+
+const ADMIN_HASH_KEY: &str = "admin_token_sha256";
+const INITIALIZED_KEY: &str = "initialized_at";
+const DEMO_EMPLOYEES: [&str; 5] = ["Ada Li", "Bo Wang", "Chen Zhao", "Dan Liu", "Eva Sun"];
+
+/// Secrets created by this start, to be shown once.
+#[derive(Debug, Default)]
+pub struct Bootstrap {
+    /// The generated admin token, on the start that generated it.
+    pub admin_token: Option<String>,
+    /// The demo directory, on the start that created it.
+    pub demo: Option<Demo>,
+}
+
+/// The demo corp created on first start.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    /// The corp.
+    pub corp: Corp,
+    /// Its app with secrets.
+    pub app: AppCredentials,
+    /// Its service account.
+    pub service_account: ServiceAccount,
+    /// Its five employees.
+    pub employees: Vec<Employee>,
+}
+
+/// Returns the admin token's hash, generating and storing a token when none is configured or stored.
+pub async fn admin_token_hash(
+    store: &dyn Store,
+    configured: Option<&str>,
+    boot: &mut Bootstrap,
+) -> Result<String, NativeError> {
+    if let Some(token) = configured {
+        return Ok(sha256_hex(token));
+    }
+    if let Some(hash) = store.meta(ADMIN_HASH_KEY).await? {
+        return Ok(hash);
+    }
+    let token = format!("fxa_{}", random_hex(24));
+    let hash = sha256_hex(&token);
+    store.set_meta(ADMIN_HASH_KEY, &hash).await?;
+    boot.admin_token = Some(token);
+    Ok(hash)
+}
+
+/// Creates the demo corp once, on the first start, unless disabled.
+pub async fn demo(
+    store: &dyn Store,
+    enabled: bool,
+    now: i64,
+    boot: &mut Bootstrap,
+) -> Result<(), NativeError> {
+    if store.meta(INITIALIZED_KEY).await?.is_some() {
+        return Ok(());
+    }
+    if enabled && store.list_corps().await?.is_empty() {
+        let corp = directory::create_corp(store, "Demo Corp", "demo", now).await?;
+        let app = directory::create_app(store, &corp.corp_id, "Demo App", now).await?;
+        let service_account =
+            directory::create_service_account(store, &corp.corp_id, "Demo Notices", now).await?;
+        let mut employees = Vec::new();
+        for name in DEMO_EMPLOYEES {
+            employees
+                .push(directory::create_employee(store, &corp.corp_id, name, None, now).await?);
+        }
+        boot.demo = Some(Demo {
+            corp,
+            app,
+            service_account,
+            employees,
+        });
+    }
+    store.set_meta(INITIALIZED_KEY, &now.to_string()).await?;
+    Ok(())
+}
+
+/// Reads the token key from `path`, creating it (owner-only) on first start.
+pub fn token_key(path: &Path) -> std::io::Result<TokenKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => key_from_hex(text.trim()).ok_or_else(|| {
+            std::io::Error::other(format!("{} is not a 32-byte hex key", path.display()))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = random_hex(32);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(path)?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            Ok(key_from_hex(&text).expect("a fresh key is valid hex"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn key_from_hex(text: &str) -> Option<TokenKey> {
+    let bytes = (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()?;
+    (bytes.len() >= 32).then(|| TokenKey::new(bytes))
+}

@@ -1,0 +1,155 @@
+//! The server's two error types and their single mapping points.
+//!
+//! Compat routes answer every error as the Fxiaoke envelope with HTTP 200 and a non-zero
+//! `errorCode`. Native `/api/v1` routes answer with an HTTP status and `{code, message}`.
+//! `From<StoreError>` and `From<object_store::Error>` are where backend failures become responses;
+//! their details go to the log, never to the client.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use fxmsg_api::native::ApiError;
+use fxmsg_api::{Envelope, ErrorCode, FieldError};
+use fxmsg_store::StoreError;
+use serde_json::json;
+
+use crate::trace::current_trace_id;
+
+/// An error on a Fxiaoke-compatible route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompatError {
+    /// The Fxiaoke code.
+    pub code: ErrorCode,
+    /// Names the field and the rule, or says what to change.
+    pub description: String,
+}
+
+impl CompatError {
+    /// An error with `code` and a description.
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        CompatError {
+            code,
+            description: description.into(),
+        }
+    }
+
+    /// `15002` about `field`.
+    pub fn invalid(field: &str, reason: impl std::fmt::Display) -> Self {
+        Self::new(ErrorCode::InvalidParameter, format!("{field}: {reason}"))
+    }
+
+    /// `-2`: an internal failure, already logged.
+    pub fn internal() -> Self {
+        Self::new(
+            ErrorCode::SystemError,
+            "internal error; see the server log for this traceId",
+        )
+    }
+}
+
+impl From<FieldError> for CompatError {
+    fn from(e: FieldError) -> Self {
+        CompatError::new(e.code, e.to_string())
+    }
+}
+
+impl From<StoreError> for CompatError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store failure");
+        CompatError::internal()
+    }
+}
+
+impl From<object_store::Error> for CompatError {
+    fn from(e: object_store::Error) -> Self {
+        tracing::error!(error = %e, "media store failure");
+        CompatError::internal()
+    }
+}
+
+impl IntoResponse for CompatError {
+    fn into_response(self) -> Response {
+        let mut env = Envelope::ok(current_trace_id(), json!({}));
+        env.error_code = self.code;
+        env.error_message = self.code.message().into();
+        env.error_description = self.description;
+        (StatusCode::OK, Json(env)).into_response()
+    }
+}
+
+/// An error on a native `/api/v1` route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable code: `bad_request`, `unauthorized`, `not_found`, `conflict`, `internal`.
+    pub code: &'static str,
+    /// Explanation.
+    pub message: String,
+}
+
+impl NativeError {
+    /// 400.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        NativeError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: message.into(),
+        }
+    }
+
+    /// 401.
+    pub fn unauthorized() -> Self {
+        NativeError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: "send the admin token as `authorization: Bearer <token>`".into(),
+        }
+    }
+
+    /// 404.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        NativeError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: what.into(),
+        }
+    }
+}
+
+impl From<StoreError> for NativeError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => NativeError {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
+                message: what,
+            },
+            StoreError::NotFound(what) => NativeError::not_found(what),
+            StoreError::Backend(detail) => {
+                tracing::error!(error = %detail, "store failure");
+                NativeError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    message: format!(
+                        "internal error; see the server log for trace {}",
+                        current_trace_id()
+                    ),
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for NativeError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(ApiError {
+                code: self.code.into(),
+                message: self.message,
+            }),
+        )
+            .into_response()
+    }
+}

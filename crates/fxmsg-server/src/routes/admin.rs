@@ -1,0 +1,179 @@
+//! Native `/api/v1` directory administration, behind the admin token.
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Json;
+use fxmsg_api::native::{
+    App, AppCredentials, AppPatch, Corp, Employee, EmployeePatch, NewApp, NewCorp, NewEmployee,
+    NewServiceAccount, ServiceAccount,
+};
+use serde::de::DeserializeOwned;
+
+use crate::directory;
+use crate::error::NativeError;
+use crate::secrets::{constant_time_eq, sha256_hex};
+use crate::state::AppState;
+
+/// A JSON body whose rejection is a [`NativeError`].
+pub struct NativeJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for NativeJson<T> {
+    type Rejection = NativeError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Json::<T>::from_request(request, state)
+            .await
+            .map(|Json(v)| NativeJson(v))
+            .map_err(|e| NativeError::bad_request(e.body_text()))
+    }
+}
+
+/// Middleware: every `/api/v1` route needs `authorization: Bearer <admin token>`.
+pub async fn require_admin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, NativeError> {
+    let presented = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match presented {
+        Some(token) if constant_time_eq(&sha256_hex(token), &state.admin_token_hash) => {
+            Ok(next.run(request).await)
+        }
+        _ => Err(NativeError::unauthorized()),
+    }
+}
+
+async fn existing_corp(state: &AppState, corp_id: &str) -> Result<Corp, NativeError> {
+    state
+        .store
+        .corp(corp_id)
+        .await?
+        .ok_or_else(|| NativeError::not_found(format!("no corp {corp_id}")))
+}
+
+/// `POST /api/v1/corps`
+pub async fn create_corp(
+    State(state): State<AppState>,
+    NativeJson(new): NativeJson<NewCorp>,
+) -> Result<(StatusCode, Json<Corp>), NativeError> {
+    let corp =
+        directory::create_corp(state.store.as_ref(), &new.name, &new.ea, state.now()).await?;
+    Ok((StatusCode::CREATED, Json(corp)))
+}
+
+/// `GET /api/v1/corps`
+pub async fn list_corps(State(state): State<AppState>) -> Result<Json<Vec<Corp>>, NativeError> {
+    Ok(Json(state.store.list_corps().await?))
+}
+
+/// `GET /api/v1/corps/{corpId}`
+pub async fn get_corp(
+    State(state): State<AppState>,
+    Path(corp_id): Path<String>,
+) -> Result<Json<Corp>, NativeError> {
+    Ok(Json(existing_corp(&state, &corp_id).await?))
+}
+
+/// `POST /api/v1/corps/{corpId}/apps`: the response is the only time the secrets are shown.
+pub async fn create_app(
+    State(state): State<AppState>,
+    Path(corp_id): Path<String>,
+    NativeJson(new): NativeJson<NewApp>,
+) -> Result<(StatusCode, Json<AppCredentials>), NativeError> {
+    existing_corp(&state, &corp_id).await?;
+    let app = directory::create_app(state.store.as_ref(), &corp_id, &new.name, state.now()).await?;
+    Ok((StatusCode::CREATED, Json(app)))
+}
+
+/// `GET /api/v1/corps/{corpId}/apps`
+pub async fn list_apps(
+    State(state): State<AppState>,
+    Path(corp_id): Path<String>,
+) -> Result<Json<Vec<App>>, NativeError> {
+    existing_corp(&state, &corp_id).await?;
+    Ok(Json(state.store.list_apps(&corp_id).await?))
+}
+
+/// `PATCH /api/v1/corps/{corpId}/apps/{appId}`: enable or disable.
+pub async fn update_app(
+    State(state): State<AppState>,
+    Path((corp_id, app_id)): Path<(String, String)>,
+    NativeJson(patch): NativeJson<AppPatch>,
+) -> Result<Json<App>, NativeError> {
+    let app = state
+        .store
+        .set_app_enabled(&corp_id, &app_id, patch.enabled)
+        .await?;
+    app.map(Json)
+        .ok_or_else(|| NativeError::not_found(format!("no app {app_id} in corp {corp_id}")))
+}
+
+/// `POST /api/v1/corps/{corpId}/employees`
+pub async fn create_employee(
+    State(state): State<AppState>,
+    Path(corp_id): Path<String>,
+    NativeJson(new): NativeJson<NewEmployee>,
+) -> Result<(StatusCode, Json<Employee>), NativeError> {
+    let employee = directory::create_employee(
+        state.store.as_ref(),
+        &corp_id,
+        &new.name,
+        new.user_id.as_deref(),
+        state.now(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(employee)))
+}
+
+/// `GET /api/v1/corps/{corpId}/employees`
+pub async fn list_employees(
+    State(state): State<AppState>,
+    Path(corp_id): Path<String>,
+) -> Result<Json<Vec<Employee>>, NativeError> {
+    existing_corp(&state, &corp_id).await?;
+    Ok(Json(state.store.list_employees(&corp_id).await?))
+}
+
+/// `PATCH /api/v1/corps/{corpId}/employees/{openUserId}`: activate or stop.
+pub async fn update_employee(
+    State(state): State<AppState>,
+    Path((corp_id, open_user_id)): Path<(String, String)>,
+    NativeJson(patch): NativeJson<EmployeePatch>,
+) -> Result<Json<Employee>, NativeError> {
+    let employee = state
+        .store
+        .set_employee_status(&corp_id, &open_user_id, patch.status)
+        .await?;
+    employee.map(Json).ok_or_else(|| {
+        NativeError::not_found(format!("no employee {open_user_id} in corp {corp_id}"))
+    })
+}
+
+/// `POST /api/v1/corps/{corpId}/service-accounts`
+pub async fn create_service_account(
+    State(state): State<AppState>,
+    Path(corp_id): Path<String>,
+    NativeJson(new): NativeJson<NewServiceAccount>,
+) -> Result<(StatusCode, Json<ServiceAccount>), NativeError> {
+    existing_corp(&state, &corp_id).await?;
+    let account =
+        directory::create_service_account(state.store.as_ref(), &corp_id, &new.name, state.now())
+            .await?;
+    Ok((StatusCode::CREATED, Json(account)))
+}
+
+/// `GET /api/v1/corps/{corpId}/service-accounts`
+pub async fn list_service_accounts(
+    State(state): State<AppState>,
+    Path(corp_id): Path<String>,
+) -> Result<Json<Vec<ServiceAccount>>, NativeError> {
+    existing_corp(&state, &corp_id).await?;
+    Ok(Json(state.store.list_service_accounts(&corp_id).await?))
+}

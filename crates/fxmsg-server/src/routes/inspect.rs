@@ -1,0 +1,134 @@
+//! Native `/api/v1` views of what was sent: message listing, one message, an employee's inbox.
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use fxmsg_api::native::{InboxItem, Message, MessageDetail, Page};
+use fxmsg_store::{Cursor, MessageFilter};
+use serde::Deserialize;
+
+use crate::error::NativeError;
+use crate::state::AppState;
+
+/// Page size when `limit` is absent.
+const DEFAULT_LIMIT: u32 = 50;
+/// Largest page.
+const MAX_LIMIT: u32 = 500;
+
+/// Query of `GET /api/v1/messages`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessageQuery {
+    corp_id: Option<String>,
+    app_id: Option<String>,
+    recipient: Option<String>,
+    msg_type: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+    revoked: Option<bool>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Query of paged routes without filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+fn paging(cursor: Option<&str>, limit: Option<u32>) -> Result<(Option<Cursor>, u32), NativeError> {
+    let cursor = cursor
+        .map(|c| {
+            c.parse::<i64>()
+                .map(Cursor)
+                .map_err(|_| NativeError::bad_request("cursor: not a cursor from this API"))
+        })
+        .transpose()?;
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(NativeError::bad_request(format!(
+            "limit: must be 1..{MAX_LIMIT}"
+        )));
+    }
+    Ok((cursor, limit))
+}
+
+fn page<T>(items: Vec<T>, next: Option<Cursor>) -> Json<Page<T>> {
+    Json(Page {
+        items,
+        next_cursor: next.map(|c| c.0.to_string()),
+    })
+}
+
+fn query_error(e: axum::extract::rejection::QueryRejection) -> NativeError {
+    NativeError::bad_request(e.body_text())
+}
+
+/// `GET /api/v1/messages`: filter by corp, app, recipient, msgType, time range and revoked state.
+pub async fn list_messages(
+    State(state): State<AppState>,
+    query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<Message>>, NativeError> {
+    let Query(q) = query.map_err(query_error)?;
+    let (cursor, limit) = paging(q.cursor.as_deref(), q.limit)?;
+    if let Some(t) = &q.msg_type {
+        if !["text", "composite", "articles"].contains(&t.as_str()) {
+            return Err(NativeError::bad_request(
+                "msgType: must be text, composite or articles",
+            ));
+        }
+    }
+    let mut recipient = q.recipient;
+    if let (Some(corp), Some(r)) = (&q.corp_id, &recipient) {
+        // Let callers filter by employee number as well as by FSUID_.
+        if let Some(e) = state.store.employee(corp, r).await? {
+            recipient = Some(e.open_user_id);
+        }
+    }
+    let filter = MessageFilter {
+        corp_id: q.corp_id,
+        app_id: q.app_id,
+        recipient,
+        msg_type: q.msg_type,
+        since: q.since,
+        until: q.until,
+        revoked: q.revoked,
+    };
+    let (items, next) = state.store.list_messages(&filter, cursor, limit).await?;
+    Ok(page(items, next))
+}
+
+/// `GET /api/v1/messages/{messageId}`: raw request, normalized content, per-recipient state.
+pub async fn get_message(
+    State(state): State<AppState>,
+    Path(message_id): Path<String>,
+) -> Result<Json<MessageDetail>, NativeError> {
+    let detail = state.store.message(None, &message_id).await?;
+    detail
+        .map(Json)
+        .ok_or_else(|| NativeError::not_found(format!("no message {message_id}")))
+}
+
+/// `GET /api/v1/corps/{corpId}/employees/{employee}/inbox`: newest first; `employee` is an
+/// `FSUID_…` or an employee number.
+pub async fn get_inbox(
+    State(state): State<AppState>,
+    Path((corp_id, employee)): Path<(String, String)>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<InboxItem>>, NativeError> {
+    let Query(q) = query.map_err(query_error)?;
+    let (cursor, limit) = paging(q.cursor.as_deref(), q.limit)?;
+    let employee = state
+        .store
+        .employee(&corp_id, &employee)
+        .await?
+        .ok_or_else(|| {
+            NativeError::not_found(format!("no employee {employee} in corp {corp_id}"))
+        })?;
+    let (items, next) = state
+        .store
+        .inbox(&corp_id, &employee.open_user_id, cursor, limit)
+        .await?;
+    Ok(page(items, next))
+}

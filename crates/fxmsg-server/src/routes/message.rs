@@ -1,0 +1,242 @@
+//! `/cgi/message/send`, `/cgi/app/message/send` and `/cgi/app/message/revoke`.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use fxmsg_api::envelope::{Empty, SendResult};
+use fxmsg_api::message::Content;
+use fxmsg_api::native::Message;
+use fxmsg_api::{Envelope, ErrorCode, SendMessage};
+use fxmsg_store::{IdempotencyKey, InsertOutcome, MediaKind, NewMessage, RevokeOutcome};
+use serde_json::Value;
+
+use crate::auth::{authenticate, Caller};
+use crate::error::CompatError;
+use crate::extract::{CompatJson, CompatQuery};
+use crate::secrets::sha256_hex;
+use crate::state::AppState;
+use crate::trace::current_trace_id;
+
+/// How long a `thirdTraceId` deduplicates retries.
+const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
+/// Longest accepted `thirdTraceId`.
+const MAX_TRACE_ID_LEN: usize = 128;
+/// Body fields that carry credentials: never stored, never part of the idempotency hash.
+const CREDENTIAL_FIELDS: [&str; 2] = ["corpAccessToken", "corpId"];
+
+/// `POST /cgi/message/send`: text, composite or articles to 1..500 employees.
+pub async fn send_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: CompatQuery,
+    body: CompatJson,
+) -> Result<Response, CompatError> {
+    let caller = authenticate(&state, &headers, Some(&body), &query).await?;
+    send(&state, &caller, query, body, false).await
+}
+
+/// `POST /cgi/app/message/send`: the same, as a service account named by `serviceId`.
+pub async fn send_app_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: CompatQuery,
+    body: CompatJson,
+) -> Result<Response, CompatError> {
+    let caller = authenticate(&state, &headers, Some(&body), &query).await?;
+    send(&state, &caller, query, body, true).await
+}
+
+async fn send(
+    state: &AppState,
+    caller: &Caller,
+    query: CompatQuery,
+    CompatJson(mut body): CompatJson,
+    as_service: bool,
+) -> Result<Response, CompatError> {
+    if let Value::Object(obj) = &mut body {
+        CREDENTIAL_FIELDS.iter().for_each(|f| drop(obj.remove(*f)));
+    }
+    let message = SendMessage::parse(&body)?;
+    let service_id = if as_service {
+        let id = message
+            .service_id
+            .as_deref()
+            .ok_or_else(|| CompatError::invalid("serviceId", "is required"))?;
+        if state
+            .store
+            .service_account(&caller.corp_id, id)
+            .await?
+            .is_none()
+        {
+            return Err(CompatError::invalid(
+                "serviceId",
+                format!("no service account {id:?} in this corp"),
+            ));
+        }
+        Some(id.to_owned())
+    } else {
+        None
+    };
+    check_cover_images(state, caller, &message.content).await?;
+
+    let resolved = state
+        .store
+        .resolve_recipients(&caller.corp_id, &message.to_user)
+        .await?;
+    let mut recipients = Vec::with_capacity(resolved.len());
+    let mut invalid_users = Vec::new();
+    for (requested, found) in message.to_user.iter().zip(resolved) {
+        match found {
+            Some(id) if !recipients.contains(&id) => recipients.push(id),
+            Some(_) => {}
+            None => invalid_users.push(requested.clone()),
+        }
+    }
+    if recipients.is_empty() {
+        return Err(CompatError::new(
+            ErrorCode::InvalidToUser,
+            format!(
+                "toUser: none of the {} recipients is an active employee of this corp",
+                message.to_user.len()
+            ),
+        ));
+    }
+
+    let trace_id = current_trace_id();
+    let message_id = uuid::Uuid::new_v4().to_string();
+    let response = serde_json::to_string(&Envelope::ok(
+        trace_id.clone(),
+        SendResult {
+            message_id: message_id.clone(),
+            invalid_users: invalid_users.clone(),
+        },
+    ))
+    .expect("an envelope serializes");
+    let third_trace_id = query.third_trace_id.filter(|t| !t.is_empty());
+    let key = match &third_trace_id {
+        Some(t) if t.len() > MAX_TRACE_ID_LEN => {
+            return Err(CompatError::invalid(
+                "thirdTraceId",
+                format!("at most {MAX_TRACE_ID_LEN} characters"),
+            ))
+        }
+        Some(t) => Some(IdempotencyKey {
+            key: t.clone(),
+            body_hash: sha256_hex(&format!("{as_service}:{body}")),
+            response: response.clone(),
+            not_before: state.now() - IDEMPOTENCY_WINDOW_MS,
+        }),
+        None => None,
+    };
+    let new = NewMessage {
+        message: Message {
+            message_id,
+            corp_id: caller.corp_id.clone(),
+            app_id: caller.app_id.clone(),
+            service_id,
+            msg_type: message.content.msg_type().into(),
+            content: message.content.to_json(),
+            recipients,
+            invalid_users,
+            third_trace_id,
+            trace_id,
+            created_at: state.now(),
+            revoked_at: None,
+        },
+        media_ids: message
+            .content
+            .media_ids()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        raw_request: body,
+    };
+    let stored = match state.store.insert_message(&new, key.as_ref()).await? {
+        InsertOutcome::Inserted => response,
+        InsertOutcome::Replayed {
+            body_hash,
+            response,
+        } if key.is_some_and(|k| k.body_hash == body_hash) => response,
+        InsertOutcome::Replayed { .. } => return Err(CompatError::invalid(
+            "thirdTraceId",
+            "already used within 24 h for a different request; use a fresh id for a new message",
+        )),
+        InsertOutcome::MissingMedia(id) => return Err(missing_cover(&message.content, &id)),
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], stored).into_response())
+}
+
+/// Every `coverImage` must be a live image of the caller's corp.
+async fn check_cover_images(
+    state: &AppState,
+    caller: &Caller,
+    content: &Content,
+) -> Result<(), CompatError> {
+    for id in content.media_ids() {
+        match state.store.media(&caller.corp_id, id).await? {
+            Some(m) if m.kind == MediaKind::Image => {}
+            Some(_) => {
+                let field = cover_field(content, id);
+                return Err(CompatError::invalid(
+                    &field,
+                    format!("media {id:?} is a document, not an image"),
+                ));
+            }
+            None => return Err(missing_cover(content, id)),
+        }
+    }
+    Ok(())
+}
+
+fn missing_cover(content: &Content, id: &str) -> CompatError {
+    CompatError::invalid(
+        &cover_field(content, id),
+        format!("no media {id:?} in this corp; upload the image first"),
+    )
+}
+
+fn cover_field(content: &Content, id: &str) -> String {
+    let index = content
+        .media_ids()
+        .iter()
+        .position(|m| *m == id)
+        .unwrap_or(0);
+    format!("articles[{index}].coverImage")
+}
+
+/// `POST /cgi/app/message/revoke`: marks a message revoked for every recipient; repeating is harmless.
+pub async fn revoke_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: CompatQuery,
+    body: CompatJson,
+) -> Result<Json<Envelope<Empty>>, CompatError> {
+    let caller = authenticate(&state, &headers, Some(&body), &query).await?;
+    let service_id = body.required("serviceId", ErrorCode::InvalidParameter)?;
+    let message_id = body.required("messageId", ErrorCode::InvalidParameter)?;
+    if state
+        .store
+        .service_account(&caller.corp_id, service_id)
+        .await?
+        .is_none()
+    {
+        return Err(CompatError::invalid(
+            "serviceId",
+            format!("no service account {service_id:?} in this corp"),
+        ));
+    }
+    match state
+        .store
+        .revoke_message(&caller.corp_id, service_id, message_id, state.now())
+        .await?
+    {
+        RevokeOutcome::Revoked | RevokeOutcome::AlreadyRevoked => {
+            Ok(Json(Envelope::ok(current_trace_id(), Empty {})))
+        }
+        RevokeOutcome::NotFound => Err(CompatError::invalid(
+            "messageId",
+            format!("no message {message_id:?} in this corp"),
+        )),
+    }
+}

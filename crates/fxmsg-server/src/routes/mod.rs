@@ -1,0 +1,91 @@
+//! The one route table. Handlers are thin: extract, call the store or media, map to `fxmsg-api`.
+
+pub mod admin;
+pub mod health;
+pub mod inspect;
+pub mod media;
+pub mod message;
+pub mod token;
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::error::NativeError;
+use crate::media::MAX_DOCUMENT_BYTES;
+use crate::state::AppState;
+use crate::trace::trace_requests;
+
+/// Multipart framing allowed on top of the largest document.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// Builds the application: compat routes, native `/api/v1`, health, and the shared layers.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let compat = Router::new()
+        .route(
+            "/cgi/corpAccessToken/get/V2",
+            post(token::get_corp_access_token),
+        )
+        .route("/oauth2.0/token", post(token::get_oauth_token))
+        .route("/cgi/appAccessToken/get", post(token::get_app_access_token))
+        .route("/cgi/message/send", post(message::send_message))
+        .route("/cgi/app/message/send", post(message::send_app_message))
+        .route("/cgi/app/message/revoke", post(message::revoke_message))
+        .route("/media/upload/message", post(media::upload_message_media))
+        .route("/media/upload", post(media::upload_media))
+        .route("/media/download", post(media::download_media))
+        .route("/media/delete", post(media::delete_media))
+        .layer(DefaultBodyLimit::max(
+            MAX_DOCUMENT_BYTES as usize + MULTIPART_OVERHEAD,
+        ));
+
+    let native = Router::new()
+        .route("/corps", post(admin::create_corp).get(admin::list_corps))
+        .route("/corps/{corp_id}", get(admin::get_corp))
+        .route(
+            "/corps/{corp_id}/apps",
+            post(admin::create_app).get(admin::list_apps),
+        )
+        .route(
+            "/corps/{corp_id}/apps/{app_id}",
+            axum::routing::patch(admin::update_app),
+        )
+        .route(
+            "/corps/{corp_id}/employees",
+            post(admin::create_employee).get(admin::list_employees),
+        )
+        .route(
+            "/corps/{corp_id}/employees/{open_user_id}",
+            axum::routing::patch(admin::update_employee),
+        )
+        .route(
+            "/corps/{corp_id}/employees/{employee}/inbox",
+            get(inspect::get_inbox),
+        )
+        .route(
+            "/corps/{corp_id}/service-accounts",
+            post(admin::create_service_account).get(admin::list_service_accounts),
+        )
+        .route("/messages", get(inspect::list_messages))
+        .route("/messages/{message_id}", get(inspect::get_message))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .route_layer(from_fn_with_state(state.clone(), admin::require_admin));
+
+    Router::new()
+        .merge(compat)
+        .nest("/api/v1", native)
+        .route("/livez", get(health::livez))
+        .route("/readyz", get(health::readyz))
+        .fallback(|| async { NativeError::not_found("no such route") })
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(from_fn(trace_requests))
+        .with_state(state)
+}

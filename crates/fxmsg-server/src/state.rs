@@ -1,0 +1,33 @@
+//! Shared state handed to every handler.
+
+use std::sync::Arc;
+
+use fxmsg_store::Store;
+use object_store::ObjectStore;
+
+use crate::clock::Clock;
+use crate::secrets::TokenKey;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Metadata and messages.
+    pub store: Arc<dyn Store>,
+    /// Media bytes.
+    pub media: Arc<dyn ObjectStore>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Derives token strings.
+    pub token_key: TokenKey,
+    /// SHA-256 of the admin token.
+    pub admin_token_hash: Arc<str>,
+    /// Largest JSON body, bytes.
+    pub json_body_limit: usize,
+}
+
+impl AppState {
+    /// Now, unix milliseconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
