@@ -134,6 +134,143 @@ impl ArticleKind {
     }
 }
 
+fn users<I, S>(to: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    to.into_iter().map(Into::into).collect()
+}
+
+impl SendMessage {
+    /// A text message to `to` (`FSUID_…` ids or employee numbers).
+    pub fn text<I: IntoIterator<Item = S>, S: Into<String>>(
+        to: I,
+        content: impl Into<String>,
+    ) -> Self {
+        SendMessage {
+            to_user: users(to),
+            content: Content::Text {
+                content: content.into(),
+            },
+            service_id: None,
+        }
+    }
+
+    /// A composite card to `to`.
+    pub fn composite<I: IntoIterator<Item = S>, S: Into<String>>(to: I, card: Composite) -> Self {
+        SendMessage {
+            to_user: users(to),
+            content: Content::Composite(card),
+            service_id: None,
+        }
+    }
+
+    /// 1..7 image-text articles to `to`.
+    pub fn articles<I: IntoIterator<Item = S>, S: Into<String>>(
+        to: I,
+        articles: Vec<Article>,
+    ) -> Self {
+        SendMessage {
+            to_user: users(to),
+            content: Content::Articles(articles),
+            service_id: None,
+        }
+    }
+
+    /// Sends as the service account `service_id` (`/cgi/app/message/send`).
+    pub fn as_service(mut self, service_id: impl Into<String>) -> Self {
+        self.service_id = Some(service_id.into());
+        self
+    }
+}
+
+impl Composite {
+    /// A card with its required head title and click-through link.
+    pub fn new(
+        head_title: impl Into<String>,
+        link_title: impl Into<String>,
+        link_url: impl Into<String>,
+    ) -> Self {
+        Composite {
+            head_title: head_title.into(),
+            link_title: link_title.into(),
+            link_url: link_url.into(),
+            ..Composite::default()
+        }
+    }
+
+    /// Sets `first.content`.
+    pub fn first(mut self, content: impl Into<String>) -> Self {
+        self.first_content = Some(content.into());
+        self
+    }
+
+    /// Adds a `form` row.
+    pub fn row(mut self, label: impl Into<String>, value: impl Into<String>) -> Self {
+        self.form.push(FormRow {
+            label: Some(label.into()),
+            value: Some(value.into()),
+        });
+        self
+    }
+
+    /// Sets `remark.content`.
+    pub fn remark(mut self, content: impl Into<String>) -> Self {
+        self.remark_content = Some(content.into());
+        self
+    }
+}
+
+impl Article {
+    /// An article whose body is `content` (type `TEXT`).
+    pub fn text(
+        title: impl Into<String>,
+        cover_media_id: impl Into<String>,
+        content: impl Into<String>,
+    ) -> Self {
+        Article {
+            title: title.into(),
+            author: None,
+            description: None,
+            cover_image: cover_media_id.into(),
+            cover_image_in_content: false,
+            kind: ArticleKind::Text,
+            content: content.into(),
+        }
+    }
+
+    /// An article that links to `url` (type `URL`).
+    pub fn url(
+        title: impl Into<String>,
+        cover_media_id: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Article {
+            kind: ArticleKind::Url,
+            ..Article::text(title, cover_media_id, url)
+        }
+    }
+
+    /// Sets the author (≤ 8 characters).
+    pub fn author(mut self, author: impl Into<String>) -> Self {
+        self.author = Some(author.into());
+        self
+    }
+
+    /// Sets the summary (≤ 140 characters).
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Shows the cover inside a `TEXT` article.
+    pub fn cover_in_content(mut self, show: bool) -> Self {
+        self.cover_image_in_content = show;
+        self
+    }
+}
+
 impl Content {
     /// The `msgType` value.
     pub fn msg_type(&self) -> &'static str {

@@ -31,7 +31,8 @@ pub async fn issue_or_reuse(
     app: &AppRecord,
 ) -> Result<Issued, CompatError> {
     let now = state.now();
-    let reusable_since = now - TOKEN_REUSE_SECS * 1000;
+    // Reusable while younger than 6600 s: at exactly 6600 s a new token is issued.
+    let reusable_since = now - TOKEN_REUSE_SECS * 1000 + 1;
     if let Some(t) = state
         .store
         .newest_token(kind, &app.app.app_id, &app.app.corp_id, reusable_since)

@@ -1,1 +1,43 @@
-fn main() {}
+//! `fxmsg`: the single binary. `serve` runs the server; `admin` manages the directory through the
+//! native API. Glue only: parsing happens in `cli`, work in the library crates.
+#![forbid(unsafe_code)]
+
+mod admin;
+mod cli;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Exit codes: scripts can tell a usage mistake from an API refusal from a network failure.
+pub mod exit {
+    /// Bad flags or input (clap uses 2 as well).
+    pub const USAGE: u8 = 2;
+    /// The server refused the call.
+    pub const API: u8 = 3;
+    /// The server could not be reached, or its answer not read.
+    pub const TRANSPORT: u8 = 4;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fxmsg: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Admin(args) => admin::run(args).await,
+        }
+    })
+}

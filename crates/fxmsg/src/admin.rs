@@ -1,0 +1,102 @@
+//! `fxmsg admin …`: the native API through `fxmsg-client`, printed as text or JSON.
+
+use std::process::ExitCode;
+
+use fxmsg_api::native::EmployeeStatus;
+use fxmsg_client::admin::AdminClient;
+use fxmsg_client::Error;
+use serde_json::Value;
+
+use crate::cli::{
+    AdminArgs, AdminCommand, AppCommand, CorpCommand, EmployeeCommand, ServiceCommand,
+};
+use crate::exit;
+
+pub async fn run(args: AdminArgs) -> ExitCode {
+    let client = AdminClient::new(&args.url, &args.admin_token);
+    match execute(&client, args.command).await {
+        Ok(value) => {
+            print(&value, args.json);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fxmsg: {e}");
+            ExitCode::from(match e {
+                Error::Transport(_) | Error::Decode(_) | Error::Io(_) => exit::TRANSPORT,
+                _ => exit::API,
+            })
+        }
+    }
+}
+
+async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error> {
+    fn json<T: serde::Serialize>(v: T) -> Result<Value, Error> {
+        serde_json::to_value(v).map_err(|e| Error::Decode(e.to_string()))
+    }
+    match command {
+        AdminCommand::Corp(CorpCommand::Create { name, ea }) => {
+            json(c.create_corp(&name, &ea).await?)
+        }
+        AdminCommand::Corp(CorpCommand::List) => json(c.list_corps().await?),
+        AdminCommand::App(AppCommand::Create { corp, name }) => {
+            json(c.create_app(&corp, &name).await?)
+        }
+        AdminCommand::App(AppCommand::List { corp }) => json(c.list_apps(&corp).await?),
+        AdminCommand::App(AppCommand::Enable { corp, app }) => {
+            json(c.set_app_enabled(&corp, &app, true).await?)
+        }
+        AdminCommand::App(AppCommand::Disable { corp, app }) => {
+            json(c.set_app_enabled(&corp, &app, false).await?)
+        }
+        AdminCommand::Employee(EmployeeCommand::Create {
+            corp,
+            name,
+            user_id,
+        }) => json(c.create_employee(&corp, &name, user_id.as_deref()).await?),
+        AdminCommand::Employee(EmployeeCommand::List { corp }) => {
+            json(c.list_employees(&corp).await?)
+        }
+        AdminCommand::Employee(EmployeeCommand::Stop { corp, open_user_id }) => json(
+            c.set_employee_status(&corp, &open_user_id, EmployeeStatus::Stopped)
+                .await?,
+        ),
+        AdminCommand::Employee(EmployeeCommand::Activate { corp, open_user_id }) => json(
+            c.set_employee_status(&corp, &open_user_id, EmployeeStatus::Active)
+                .await?,
+        ),
+        AdminCommand::Service(ServiceCommand::Create { corp, name }) => {
+            json(c.create_service_account(&corp, &name).await?)
+        }
+        AdminCommand::Service(ServiceCommand::List { corp }) => {
+            json(c.list_service_accounts(&corp).await?)
+        }
+    }
+}
+
+/// Text output: one `key: value` block per record, blank line between records.
+fn print(value: &Value, as_json: bool) {
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
+        return;
+    }
+    let records = match value {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        if let Value::Object(fields) = record {
+            for (key, v) in fields {
+                match v {
+                    Value::String(s) => println!("{key}: {s}"),
+                    other => println!("{key}: {other}"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! `fxmsg serve`: logging, the first-start banner, and the server until SIGINT/SIGTERM.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use fxmsg_server::{shutdown_signal, Bootstrap, Server, SystemClock};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{LogFormat, ServeArgs};
+
+pub async fn run(args: ServeArgs) -> ExitCode {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    let (server, boot) = match Server::build(&args.config, Arc::new(SystemClock)).await {
+        Ok(built) => built,
+        Err(e) => {
+            eprintln!("fxmsg: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let base = format!("http://{}", server.local_addr());
+    print_banner(&base, &args.config.data_dir.display().to_string(), &boot);
+    tracing::info!(addr = %server.local_addr(), "listening");
+    match server.run(shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fxmsg: server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints what a newcomer needs, once: secrets created by this start are never shown again.
+fn print_banner(base: &str, data_dir: &str, boot: &Bootstrap) {
+    println!("fxmsg listening on {base} (data in {data_dir})");
+    if let Some(token) = &boot.admin_token {
+        println!("\nadmin token (shown once; use with `fxmsg admin` or /api/v1):\n  admin_token: {token}");
+    }
+    let Some(demo) = &boot.demo else { return };
+    println!("\nDemo corp created (secrets shown once):");
+    println!("  ea: {}", demo.corp.ea);
+    println!("  corpId: {}", demo.corp.corp_id);
+    println!("  appId: {}", demo.app.app.app_id);
+    println!("  appSecret: {}", demo.app.app_secret);
+    println!("  permanentCode: {}", demo.app.permanent_code);
+    println!("  serviceId: {}", demo.service_account.service_id);
+    for e in &demo.employees {
+        println!("  employee: {} {} {}", e.user_id, e.open_user_id, e.name);
+    }
+    println!(
+        "\nSend a text message to employee 1000:\n\n\
+TOKEN=$(curl -s -X POST {base}/cgi/corpAccessToken/get/V2 -H 'content-type: application/json' \\\n  \
+-d '{{\"appId\":\"{app}\",\"appSecret\":\"{secret}\",\"permanentCode\":\"{code}\"}}' \\\n  \
+| sed -E 's/.*\"corpAccessToken\":\"([^\"]+)\".*/\\1/')\n\
+curl -s -X POST \"{base}/cgi/message/send?thirdTraceId=$(date +%s%N)\" -H 'content-type: application/json' \\\n  \
+-d '{{\"corpAccessToken\":\"'$TOKEN'\",\"corpId\":\"{corp}\",\"toUser\":[\"1000\"],\"msgType\":\"text\",\"text\":{{\"content\":\"Hello from fxmsg\"}}}}'\n",
+        app = demo.app.app.app_id,
+        secret = demo.app.app_secret,
+        code = demo.app.permanent_code,
+        corp = demo.corp.corp_id,
+    );
+}
