@@ -1,0 +1,13 @@
+//! End-to-end tests: each starts the real server on 127.0.0.1:0 with its own data directory and
+//! drives it through `fxmsg-client` (or raw HTTP where the bytes on the wire are the point).
+
+mod support;
+
+mod auth;
+mod durability;
+mod isolation;
+mod malformed;
+mod media;
+mod messages;
+mod native;
+mod seeds;

@@ -1,0 +1,263 @@
+//! A test server and helpers shared by every end-to-end test.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fxmsg_client::admin::AdminClient;
+use fxmsg_client::native::{AppCredentials, Corp, Employee};
+use fxmsg_client::{AuthStyle, Client, Credentials, RetryPolicy};
+use fxmsg_server::{Config, Demo, ManualClock, Server};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// A 1×1 PNG.
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82";
+/// The start of a JPEG.
+pub const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xff\xd9";
+
+pub struct TestServer {
+    pub url: String,
+    pub clock: ManualClock,
+    pub demo: Demo,
+    pub admin: AdminClient,
+    pub data_dir: PathBuf,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Another corp with its own app and one employee.
+pub struct OtherCorp {
+    pub corp: Corp,
+    pub app: AppCredentials,
+    pub employee: Employee,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+        config.admin_token = Some(ADMIN_TOKEN.into());
+        adjust(&mut config);
+        let clock = ManualClock::new();
+        let (server, boot) = Server::build(&config, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        let url = format!("http://{}", server.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            admin: AdminClient::new(&url, ADMIN_TOKEN),
+            url,
+            clock,
+            demo: boot
+                .demo
+                .expect("a fresh data directory gets the demo corp"),
+            data_dir: dir.path().to_owned(),
+            http: reqwest::Client::new(),
+            _dir: dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Asks the server to shut down gracefully and waits for it.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap().unwrap();
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        let app = &self.demo.app;
+        Credentials::new(&app.app.app_id, &app.app_secret, &app.permanent_code)
+    }
+
+    /// An SDK client for the demo app; retries off so a test sees the first answer.
+    pub fn client(&self, style: AuthStyle) -> Client {
+        Client::builder(&self.url)
+            .credentials(self.credentials())
+            .auth_style(style)
+            .retry(RetryPolicy {
+                max_attempts: 1,
+                ..Default::default()
+            })
+            .build()
+            .unwrap()
+    }
+
+    pub fn employee(&self, i: usize) -> &Employee {
+        &self.demo.employees[i]
+    }
+
+    pub fn service_id(&self) -> &str {
+        &self.demo.service_account.service_id
+    }
+
+    pub async fn other_corp(&self, ea: &str) -> OtherCorp {
+        let corp = self.admin.create_corp("Other", ea).await.unwrap();
+        let app = self
+            .admin
+            .create_app(&corp.corp_id, "Other App")
+            .await
+            .unwrap();
+        let employee = self
+            .admin
+            .create_employee(&corp.corp_id, "Olly", None)
+            .await
+            .unwrap();
+        OtherCorp {
+            corp,
+            app,
+            employee,
+        }
+    }
+
+    /// POSTs a raw JSON body and returns the raw JSON answer.
+    pub async fn post(&self, path: &str, body: &Value) -> Value {
+        self.post_bytes(path, body.to_string().into_bytes()).await
+    }
+
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> Value {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "compat routes answer 200");
+        response.json().await.unwrap()
+    }
+
+    /// A legacy corp token for `app` (defaults to the demo app): (token, corpId).
+    pub async fn legacy_token_for(&self, app: &AppCredentials) -> (String, String) {
+        let r = self
+            .post(
+                "/cgi/corpAccessToken/get/V2",
+                &json!({"appId": app.app.app_id, "appSecret": app.app_secret, "permanentCode": app.permanent_code}),
+            )
+            .await;
+        assert_eq!(r["errorCode"], 0, "{r}");
+        (
+            r["corpAccessToken"].as_str().unwrap().into(),
+            r["corpId"].as_str().unwrap().into(),
+        )
+    }
+
+    /// POSTs `body` with the demo app's legacy credentials added to it.
+    pub async fn post_legacy(&self, path: &str, body: Value) -> Value {
+        let app = self.demo.app.clone();
+        self.post_legacy_as(&app, path, body).await
+    }
+
+    pub async fn post_legacy_as(&self, app: &AppCredentials, path: &str, mut body: Value) -> Value {
+        let (token, corp_id) = self.legacy_token_for(app).await;
+        body["corpAccessToken"] = json!(token);
+        body["corpId"] = json!(corp_id);
+        self.post(path, &body).await
+    }
+
+    /// Uploads `bytes` as multipart field `media` with legacy query-string auth, like the manual's curl.
+    pub async fn upload_raw(
+        &self,
+        path_and_query: &str,
+        file_name: &str,
+        mime: &str,
+        bytes: Vec<u8>,
+    ) -> Value {
+        let (token, corp_id) = self.legacy_token_for(&self.demo.app).await;
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str(mime)
+            .unwrap();
+        let sep = if path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        let response = self
+            .http
+            .post(format!(
+                "{}{path_and_query}{sep}corpAccessToken={token}&corpId={corp_id}",
+                self.url
+            ))
+            .multipart(reqwest::multipart::Form::new().part("media", part))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Files under the media directory (finished or staged).
+    pub fn media_files(&self) -> usize {
+        fn count(dir: &std::path::Path) -> usize {
+            std::fs::read_dir(dir).map_or(0, |entries| {
+                entries
+                    .flatten()
+                    .map(|e| {
+                        if e.path().is_dir() {
+                            count(&e.path())
+                        } else {
+                            1
+                        }
+                    })
+                    .sum()
+            })
+        }
+        count(&self.data_dir.join("media"))
+    }
+
+    /// Total messages stored, across corps.
+    pub async fn message_count(&self) -> usize {
+        let mut total = 0;
+        let mut cursor = None;
+        loop {
+            let query = fxmsg_client::admin::MessageQuery {
+                cursor,
+                limit: Some(500),
+                ..Default::default()
+            };
+            let page = self.admin.list_messages(&query).await.unwrap();
+            total += page.items.len();
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return total,
+            }
+        }
+    }
+}
+
+/// Asserts the documented success envelope.
+pub fn assert_success(r: &Value) {
+    assert_eq!(r["errorCode"], 0, "{r}");
+    assert_eq!(r["errorMessage"], "OK", "{r}");
+    assert_eq!(r["errorDescription"], "success", "{r}");
+    assert!(
+        r["traceId"].as_str().is_some_and(|t| t.starts_with("E-O.")),
+        "{r}"
+    );
+}
+
+/// Asserts an error envelope with `code` whose description mentions `needle`.
+pub fn assert_error(r: &Value, code: i64, needle: &str) {
+    assert_eq!(r["errorCode"], code, "{r}");
+    let description = r["errorDescription"].as_str().unwrap_or_default();
+    assert!(description.contains(needle), "expected {needle:?} in {r}");
+    assert!(r["traceId"].as_str().is_some_and(|t| !t.is_empty()), "{r}");
+}
