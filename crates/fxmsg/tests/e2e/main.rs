@@ -10,4 +10,5 @@ mod malformed;
 mod media;
 mod messages;
 mod native;
+mod operations;
 mod seeds;

@@ -1,5 +1,5 @@
-//! The native `/api/v1`: admin auth, directory errors, message filters and paging, inbox, health,
-//! and the `fxmsg admin` CLI over it.
+//! The native `/api/v1`: admin auth, directory errors, message filters and paging, inbox, and the
+//! `fxmsg admin` CLI over it.
 
 use fxmsg_client::admin::{AdminClient, MessageQuery};
 use fxmsg_client::{AuthStyle, Error, SendMessage};
@@ -235,28 +235,6 @@ async fn a_message_shows_its_raw_request_without_credentials() {
     assert_eq!(detail.deliveries[0].state, "delivered");
     let missing = server.admin.get_message("nope").await.unwrap_err();
     assert!(matches!(missing, Error::Native { status: 404, .. }));
-}
-
-#[tokio::test]
-async fn health_endpoints_answer() {
-    let server = TestServer::start().await;
-    for path in ["/livez", "/readyz"] {
-        let r = server
-            .http()
-            .get(format!("{}{path}", server.url))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{path}");
-    }
-}
-
-#[tokio::test]
-async fn graceful_shutdown_stops_accepting_and_returns() {
-    let server = TestServer::start().await;
-    let url = server.url.clone();
-    server.stop().await;
-    assert!(reqwest::get(format!("{url}/livez")).await.is_err());
 }
 
 #[tokio::test]

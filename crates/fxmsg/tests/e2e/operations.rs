@@ -1,0 +1,84 @@
+//! Health, request timeouts and graceful shutdown.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::TestServer;
+
+fn host_of(url: &str) -> String {
+    url.trim_start_matches("http://").to_owned()
+}
+
+/// Opens a connection and sends the head of a JSON POST whose body is `length` bytes long.
+async fn start_post(url: &str, path: &str, length: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(host_of(url)).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n",
+        host_of(url)
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+async fn read_response(stream: &mut TcpStream) -> String {
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test]
+async fn health_endpoints_answer() {
+    let server = TestServer::start().await;
+    for path in ["/livez", "/readyz"] {
+        let r = server
+            .http()
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_stalls_is_answered_with_408() {
+    let server = TestServer::start_with(|c| c.request_timeout_secs = 1).await;
+    let mut stream = start_post(&server.url, "/cgi/message/send", 100).await;
+    stream.write_all(b"{\"toUser\":").await.unwrap();
+    let started = Instant::now();
+    let response = read_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(server.message_count().await, 0);
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight_then_stops() {
+    let server = TestServer::start().await;
+    let (token, corp_id) = server.legacy_token_for(&server.demo.app).await;
+    let body = json!({"corpAccessToken": token, "corpId": corp_id, "toUser": ["1000"], "msgType": "text", "text": {"content": "in flight"}})
+        .to_string();
+    let (first, rest) = body.as_bytes().split_at(20);
+    let mut stream = start_post(&server.url, "/cgi/message/send", body.len()).await;
+    stream.write_all(first).await.unwrap();
+    // Let the server start handling the request before shutdown begins.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let url = server.url.clone();
+    let stopping = tokio::spawn(server.stop());
+    // Shutdown has begun once new connections are refused.
+    while TcpStream::connect(host_of(&url)).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the server kept accepting connections"
+        );
+        tokio::task::yield_now().await;
+    }
+    stream.write_all(rest).await.unwrap();
+    let response = read_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"errorCode\":0"), "{response}");
+    stopping.await.unwrap();
+}
