@@ -3,6 +3,7 @@
 //! Layout:
 //! - [`code`]: the Fxiaoke error-code catalogue (one table, stable numbers).
 //! - [`envelope`]: the compat response envelope and the token responses.
+//! - [`media`]: upload size limits and image recognition by bytes.
 //! - [`message`]: the send request, parsed once from JSON into typed content. The server and the SDK
 //!   both call [`message::SendMessage::parse`], so a message the SDK lets through is one the server
 //!   accepts, and an error names the same field on both sides.
@@ -11,6 +12,7 @@
 
 pub mod code;
 pub mod envelope;
+pub mod media;
 pub mod message;
 pub mod native;
 

@@ -235,3 +235,42 @@ pub struct InboxItem {
     /// This recipient's delivery state.
     pub state: String,
 }
+
+/// `POST /api/v1/faults`: make the next `times` calls to `path` fail, to test client retry and
+/// token logic. Exactly one of `errorCode` and `dropResponse` is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewFault {
+    /// Compat path, e.g. `/cgi/message/send`.
+    pub path: String,
+    /// Answer with this non-zero `errorCode` without processing the request.
+    #[serde(default)]
+    pub error_code: Option<i64>,
+    /// Process the request (and commit it), then cut the connection before the response is read:
+    /// a lost response.
+    #[serde(default)]
+    pub drop_response: bool,
+    /// How many calls fail (1..=1000, default 1).
+    #[serde(default = "one")]
+    pub times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A planned fault with the number of calls it will still affect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    /// Id for reference.
+    pub id: u64,
+    /// Compat path.
+    pub path: String,
+    /// Injected code, if any.
+    pub error_code: Option<i64>,
+    /// Whether the response is dropped.
+    pub drop_response: bool,
+    /// Calls still to be affected.
+    pub remaining: u32,
+}

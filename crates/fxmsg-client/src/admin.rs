@@ -2,9 +2,9 @@
 //! Only fxmsg serves these; the real Fxiaoke gateway does not.
 
 use fxmsg_api::native::{
-    ApiError, App, AppCredentials, AppPatch, Corp, Employee, EmployeePatch, EmployeeStatus,
-    InboxItem, Message, MessageDetail, NewApp, NewCorp, NewEmployee, NewServiceAccount, Page,
-    ServiceAccount,
+    ApiError, App, AppCredentials, AppPatch, Corp, Employee, EmployeePatch, EmployeeStatus, Fault,
+    InboxItem, Message, MessageDetail, NewApp, NewCorp, NewEmployee, NewFault, NewServiceAccount,
+    Page, ServiceAccount,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -219,5 +219,37 @@ impl AdminClient {
             request = request.query(&[("cursor", cursor)]);
         }
         self.send(request).await
+    }
+
+    /// Plans a fault on a compat path (fxmsg's chaos API for testing client resilience).
+    ///
+    /// ```no_run
+    /// # async fn run(admin: fxmsg_client::admin::AdminClient) -> Result<(), fxmsg_client::Error> {
+    /// use fxmsg_client::native::NewFault;
+    /// // The next send is processed, but its response is lost on the way back.
+    /// let fault = NewFault { path: "/cgi/message/send".into(), error_code: None, drop_response: true, times: 1 };
+    /// admin.add_fault(&fault).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_fault(&self, fault: &NewFault) -> Result<Fault, Error> {
+        self.send(self.http.post(self.url("/faults")).json(fault))
+            .await
+    }
+
+    /// The planned faults and their remaining uses.
+    pub async fn list_faults(&self) -> Result<Vec<Fault>, Error> {
+        self.send(self.http.get(self.url("/faults"))).await
+    }
+
+    /// Removes every planned fault.
+    pub async fn clear_faults(&self) -> Result<(), Error> {
+        let _: serde_json::Value = self
+            .send(self.http.delete(self.url("/faults")))
+            .await
+            .or_else(|e| match e {
+                Error::Decode(_) => Ok(serde_json::Value::Null),
+                other => Err(other),
+            })?;
+        Ok(())
     }
 }

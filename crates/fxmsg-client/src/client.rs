@@ -54,6 +54,22 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// Monotonic time for the token cache, injectable so renewal can be tested without waiting.
+pub trait TimeSource: Send + Sync + 'static {
+    /// Time elapsed since an arbitrary fixed origin; must never go backwards.
+    fn now(&self) -> Duration;
+}
+
+/// The process's monotonic clock.
+#[derive(Debug)]
+struct Monotonic(Instant);
+
+impl TimeSource for Monotonic {
+    fn now(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
 /// How calls authenticate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthStyle {
@@ -101,16 +117,34 @@ impl RetryPolicy {
 }
 
 /// Configures a [`Client`].
-#[derive(Debug)]
 pub struct ClientBuilder {
     base_url: String,
     credentials: Option<Credentials>,
     style: AuthStyle,
     retry: RetryPolicy,
     timeout: Duration,
+    time: Option<Arc<dyn TimeSource>>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("credentials", &self.credentials)
+            .field("style", &self.style)
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl ClientBuilder {
+    /// The clock the token cache uses (default: the process's monotonic clock).
+    pub fn time_source(mut self, time: Arc<dyn TimeSource>) -> Self {
+        self.time = Some(time);
+        self
+    }
+
     /// The app's credentials.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
@@ -148,6 +182,9 @@ impl ClientBuilder {
                 credentials,
                 style: self.style,
                 retry: self.retry,
+                time: self
+                    .time
+                    .unwrap_or_else(|| Arc::new(Monotonic(Instant::now()))),
                 token: Mutex::new(None),
             }),
         })
@@ -160,8 +197,8 @@ pub(crate) struct Token {
     pub(crate) token: String,
     /// `corpId` (legacy) or `ea` (bearer).
     pub(crate) tenant: String,
-    renew_at: Instant,
-    expires_at: Instant,
+    renew_at: Duration,
+    expires_at: Duration,
 }
 
 struct Inner {
@@ -170,6 +207,7 @@ struct Inner {
     credentials: Credentials,
     style: AuthStyle,
     retry: RetryPolicy,
+    time: Arc<dyn TimeSource>,
     token: Mutex<Option<Token>>,
 }
 
@@ -197,6 +235,7 @@ impl Client {
             style: AuthStyle::default(),
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(60),
+            time: None,
         }
     }
 
@@ -336,7 +375,7 @@ impl Client {
     /// wait for one fetch instead of starting their own.
     async fn token(&self) -> Result<Token, Error> {
         let mut cached = self.inner.token.lock().await;
-        let now = Instant::now();
+        let now = self.inner.time.now();
         if let Some(token) = cached.as_ref().filter(|t| now < t.renew_at) {
             return Ok(token.clone());
         }
@@ -387,7 +426,7 @@ impl Client {
                 (t.access_token, t.ea, t.expires_in)
             }
         };
-        let now = Instant::now();
+        let now = self.inner.time.now();
         let lifetime = Duration::from_secs(expires_in.max(0) as u64);
         Ok(Token {
             token,

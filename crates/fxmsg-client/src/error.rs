@@ -43,11 +43,14 @@ pub enum Error {
 
 impl Error {
     /// Whether the same request may succeed later: busy, rate-limited or service errors, and
-    /// connection failures.
+    /// connection failures, including a response lost after the server received the request (sends
+    /// are retried with the same `thirdTraceId`, so the server does not deliver them twice).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api { code, .. } => code.is_retryable(),
-            Error::Transport(e) => e.is_connect() || e.is_timeout() || e.is_request(),
+            Error::Transport(e) => {
+                e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()
+            }
             _ => false,
         }
     }

@@ -26,7 +26,7 @@ pub mod client;
 pub mod error;
 pub mod media;
 
-pub use client::{AuthStyle, Client, ClientBuilder, Credentials, RetryPolicy};
+pub use client::{AuthStyle, Client, ClientBuilder, Credentials, RetryPolicy, TimeSource};
 pub use error::Error;
 pub use fxmsg_api::envelope::{SendResult, UploadResult};
 pub use fxmsg_api::message::{Article, ArticleKind, Composite, Content, FormRow, SendMessage};

@@ -11,6 +11,10 @@ use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
+use fxmsg_api::media::{sniff_image, MAX_DOCUMENT_BYTES, MAX_IMAGE_BYTES, SNIFF_BYTES};
+use fxmsg_api::{ErrorCode, FieldError};
+use tokio::io::AsyncReadExt;
+
 use crate::client::{decode, decode_value};
 use crate::{Client, Error};
 
@@ -29,6 +33,36 @@ pub enum MediaKind {
 }
 
 impl MediaKind {
+    /// Checks what the server would refuse, before anything is sent: the size limit, an empty
+    /// file, and (given the first bytes) whether an image really is a JPG, PNG, GIF or BMP.
+    pub fn check(self, len: u64, head: Option<&[u8]>) -> Result<(), FieldError> {
+        let refuse = |reason: String| {
+            Err(FieldError::new(
+                ErrorCode::InvalidParameter,
+                "media",
+                reason,
+            ))
+        };
+        let (limit, what) = match self {
+            MediaKind::Document => (MAX_DOCUMENT_BYTES, "documents"),
+            MediaKind::MessageImage | MediaKind::Image => (MAX_IMAGE_BYTES, "images"),
+        };
+        if len == 0 {
+            return refuse("the file is empty".into());
+        }
+        if len > limit {
+            return refuse(format!(
+                "{what} are limited to {limit} bytes; this file has {len}"
+            ));
+        }
+        match head {
+            Some(head) if self != MediaKind::Document && sniff_image(head).is_none() => {
+                refuse("is not a JPG, PNG, GIF or BMP image (judged by its bytes)".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             MediaKind::MessageImage => "/media/upload/message",
@@ -39,8 +73,15 @@ impl MediaKind {
 }
 
 impl Client {
-    /// Uploads a file from disk, streamed (never read whole into memory). Retried uploads reopen
-    /// the file.
+    /// Uploads a file from disk, streamed (never read whole into memory). The size limit and the
+    /// image check run before anything is sent; retried uploads reopen the file.
+    ///
+    /// ```no_run
+    /// # async fn run(client: fxmsg_client::Client) -> Result<(), fxmsg_client::Error> {
+    /// use fxmsg_client::MediaKind;
+    /// let media_id = client.upload_path(MediaKind::MessageImage, "cover.png".as_ref(), None).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn upload_path(
         &self,
         kind: MediaKind,
@@ -50,6 +91,11 @@ impl Client {
         let name = path
             .file_name()
             .map_or_else(|| "upload".into(), |n| n.to_string_lossy().into_owned());
+        let file = tokio::fs::File::open(path).await?;
+        let len = file.metadata().await?.len();
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        file.take(SNIFF_BYTES as u64).read_to_end(&mut head).await?;
+        kind.check(len, Some(&head))?;
         let trace = uuid::Uuid::new_v4().to_string();
         self.with_auth(|token| {
             let (name, progress, trace) = (name.clone(), progress.clone(), trace.clone());
@@ -63,13 +109,17 @@ impl Client {
         .await
     }
 
-    /// Uploads bytes already in memory.
+    /// Uploads bytes already in memory, after the same checks as [`Client::upload_path`].
     pub async fn upload_bytes(
         &self,
         kind: MediaKind,
         file_name: &str,
         bytes: Bytes,
     ) -> Result<String, Error> {
+        kind.check(
+            bytes.len() as u64,
+            Some(&bytes[..bytes.len().min(SNIFF_BYTES)]),
+        )?;
         let trace = uuid::Uuid::new_v4().to_string();
         self.with_auth(|token| {
             let part = Part::stream_with_length(bytes.clone(), bytes.len() as u64)
@@ -80,21 +130,23 @@ impl Client {
         .await
     }
 
-    /// Uploads `len` bytes from an async reader, streamed. A reader cannot be rewound, so this
-    /// call is not retried.
+    /// Uploads `len` bytes from an async reader, streamed. The size limit is checked first (the
+    /// server checks the bytes). A reader cannot be rewound, so this call is not retried.
     pub async fn upload_reader<R>(
         &self,
         kind: MediaKind,
         file_name: &str,
         reader: R,
         len: u64,
+        progress: Option<Progress>,
     ) -> Result<String, Error>
     where
         R: AsyncRead + Send + Sync + 'static,
     {
+        kind.check(len, None)?;
         let trace = uuid::Uuid::new_v4().to_string();
         let token = self.access_token_record().await?;
-        let part = streamed_part(reader, len, None).file_name(file_name.to_owned());
+        let part = streamed_part(reader, len, progress).file_name(file_name.to_owned());
         self.send_upload(kind, &trace, &token, part).await
     }
 
@@ -113,6 +165,13 @@ impl Client {
     }
 
     /// Streams a media file into `out`; returns the number of bytes written.
+    ///
+    /// ```no_run
+    /// # async fn run(client: fxmsg_client::Client) -> Result<(), fxmsg_client::Error> {
+    /// let mut file = tokio::fs::File::create("cover.png").await?;
+    /// let bytes = client.download("07e9312c-253a-4c5c-8915-b7e384ae6534", &mut file).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn download<W: AsyncWrite + Unpin>(
         &self,
         media_id: &str,

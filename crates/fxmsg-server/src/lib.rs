@@ -20,6 +20,7 @@ mod config;
 mod directory;
 mod error;
 mod extract;
+mod faults;
 mod media;
 mod routes;
 mod secrets;
@@ -96,6 +97,7 @@ impl Server {
             token_key,
             admin_token_hash: admin_token_hash.into(),
             json_body_limit: config.json_body_limit,
+            faults: faults::Faults::default(),
         };
         let router = routes::router(state, Duration::from_secs(config.request_timeout_secs));
         let listener = TcpListener::bind(config.listen).await?;

@@ -6,6 +6,7 @@ use fxmsg_store::Store;
 use object_store::ObjectStore;
 
 use crate::clock::Clock;
+use crate::faults::Faults;
 use crate::secrets::TokenKey;
 
 /// Everything a handler needs; cheap to clone.
@@ -23,6 +24,8 @@ pub struct AppState {
     pub admin_token_hash: Arc<str>,
     /// Largest JSON body, bytes.
     pub json_body_limit: usize,
+    /// Planned faults on compat paths.
+    pub faults: Faults,
 }
 
 impl AppState {

@@ -9,6 +9,7 @@ use fxmsg_api::native::{
     App, AppCredentials, AppPatch, Corp, Employee, EmployeePatch, NewApp, NewCorp, NewEmployee,
     NewServiceAccount, ServiceAccount,
 };
+use fxmsg_api::native::{Fault, NewFault};
 use serde::de::DeserializeOwned;
 
 use crate::directory;
@@ -176,4 +177,23 @@ pub async fn list_service_accounts(
 ) -> Result<Json<Vec<ServiceAccount>>, NativeError> {
     existing_corp(&state, &corp_id).await?;
     Ok(Json(state.store.list_service_accounts(&corp_id).await?))
+}
+
+/// `POST /api/v1/faults`: plan a fault on a compat path.
+pub async fn create_fault(
+    State(state): State<AppState>,
+    NativeJson(new): NativeJson<NewFault>,
+) -> Result<(StatusCode, Json<Fault>), NativeError> {
+    Ok((StatusCode::CREATED, Json(state.faults.add(new)?)))
+}
+
+/// `GET /api/v1/faults`: the planned faults and their remaining uses.
+pub async fn list_faults(State(state): State<AppState>) -> Json<Vec<Fault>> {
+    Json(state.faults.list())
+}
+
+/// `DELETE /api/v1/faults`: remove every planned fault.
+pub async fn clear_faults(State(state): State<AppState>) -> StatusCode {
+    state.faults.clear();
+    StatusCode::NO_CONTENT
 }

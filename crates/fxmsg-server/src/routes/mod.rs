@@ -17,6 +17,7 @@ use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::NativeError;
+use crate::faults;
 use crate::media::MAX_DOCUMENT_BYTES;
 use crate::state::AppState;
 use crate::trace::trace_requests;
@@ -42,7 +43,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/media/delete", post(media::delete_media))
         .layer(DefaultBodyLimit::max(
             MAX_DOCUMENT_BYTES as usize + MULTIPART_OVERHEAD,
-        ));
+        ))
+        .route_layer(from_fn_with_state(state.clone(), faults::inject));
 
     let native = Router::new()
         .route("/corps", post(admin::create_corp).get(admin::list_corps))
@@ -70,6 +72,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route(
             "/corps/{corp_id}/service-accounts",
             post(admin::create_service_account).get(admin::list_service_accounts),
+        )
+        .route(
+            "/faults",
+            post(admin::create_fault)
+                .get(admin::list_faults)
+                .delete(admin::clear_faults),
         )
         .route("/messages", get(inspect::list_messages))
         .route("/messages/{message_id}", get(inspect::get_message))

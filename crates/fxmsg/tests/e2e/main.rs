@@ -11,4 +11,5 @@ mod media;
 mod messages;
 mod native;
 mod operations;
+mod sdk;
 mod seeds;
