@@ -12,11 +12,11 @@ use crate::cli::{
 };
 use crate::exit;
 
-pub async fn run(args: AdminArgs) -> ExitCode {
+pub async fn run(args: AdminArgs, json: bool) -> ExitCode {
     let client = AdminClient::new(&args.url, &args.admin_token);
     match execute(&client, args.command).await {
         Ok(value) => {
-            print(&value, args.json);
+            print(&value, json);
             ExitCode::SUCCESS
         }
         Err(e) => {

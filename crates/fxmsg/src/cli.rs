@@ -1,12 +1,19 @@
 //! The command line, parsed once into rich types.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fxmsg_server::Config;
+
+use crate::connection::Connection;
 
 /// fxmsg: a self-hosted Fxiaoke-compatible message platform.
 #[derive(Debug, Parser)]
 #[command(name = "fxmsg", version, about)]
 pub struct Cli {
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -19,6 +26,156 @@ pub enum Command {
     Serve(ServeArgs),
     /// Manage corps, apps, employees and service accounts of a running server.
     Admin(AdminArgs),
+    /// Send a message (text, composite or articles).
+    Send(SendArgs),
+    /// Upload, download or delete media.
+    Media(MediaArgs),
+    /// Revoke a message.
+    Revoke(RevokeArgs),
+    /// Print a current access token.
+    Token(TokenArgs),
+}
+
+/// `fxmsg send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Server and credentials.
+    #[command(flatten)]
+    pub connection: Connection,
+    /// What to send.
+    #[command(subcommand)]
+    pub kind: SendKind,
+}
+
+/// Flags every send takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Recipient: an employee number or FSUID_… (repeat, or separate with commas).
+    #[arg(long = "to", value_delimiter = ',')]
+    pub to: Vec<String>,
+    /// Send as this service account (FSAID_…).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Read the whole request body from a JSON file (Fxiaoke shape); --to and --service override.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+}
+
+/// `fxmsg send …` message types.
+#[derive(Debug, Subcommand)]
+pub enum SendKind {
+    /// A text message.
+    Text {
+        /// Recipients and sender.
+        #[command(flatten)]
+        common: Common,
+        /// The text.
+        content: Option<String>,
+    },
+    /// A composite card.
+    Composite {
+        /// Recipients and sender.
+        #[command(flatten)]
+        common: Common,
+        /// Header title.
+        #[arg(long)]
+        title: Option<String>,
+        /// Content title.
+        #[arg(long)]
+        first: Option<String>,
+        /// A row, LABEL=VALUE (repeat for more rows).
+        #[arg(long = "row")]
+        rows: Vec<String>,
+        /// Summary.
+        #[arg(long)]
+        remark: Option<String>,
+        /// Click-through title.
+        #[arg(long)]
+        link_title: Option<String>,
+        /// Click-through URL (http, https or fs://).
+        #[arg(long)]
+        link_url: Option<String>,
+    },
+    /// 1..7 image-text articles.
+    Articles {
+        /// Recipients and sender.
+        #[command(flatten)]
+        common: Common,
+        /// An article: title=…,cover=MEDIA_ID or cover=@image.png,url=… or text=…[,author=…][,description=…]
+        /// (repeat for more articles; use --file for values containing commas).
+        #[arg(long = "article")]
+        articles: Vec<String>,
+    },
+}
+
+/// `fxmsg media`.
+#[derive(Debug, Args)]
+pub struct MediaArgs {
+    /// Server and credentials.
+    #[command(flatten)]
+    pub connection: Connection,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: MediaCommand,
+}
+
+/// Where an upload goes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UploadKind {
+    /// /media/upload/message: a message cover image (≤ 5 MB).
+    Message,
+    /// /media/upload?type=image (≤ 5 MB).
+    Image,
+    /// /media/upload?type=document (≤ 20 MB).
+    Document,
+}
+
+/// `fxmsg media …`
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Upload files; prints one mediaId per file.
+    Upload {
+        /// Kind of upload.
+        #[arg(long, value_enum, default_value_t = UploadKind::Message)]
+        kind: UploadKind,
+        /// Files to upload.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Download a file.
+    Download {
+        /// The mediaId.
+        media_id: String,
+        /// Where to write it (default: ./MEDIA_ID).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Delete a file.
+    Delete {
+        /// The mediaId.
+        media_id: String,
+    },
+}
+
+/// `fxmsg revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// Server and credentials.
+    #[command(flatten)]
+    pub connection: Connection,
+    /// Service account that revokes (FSAID_…).
+    #[arg(long)]
+    pub service: String,
+    /// The messageId returned by the send.
+    pub message_id: String,
+}
+
+/// `fxmsg token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Server and credentials.
+    #[command(flatten)]
+    pub connection: Connection,
 }
 
 /// `fxmsg serve`.
@@ -50,9 +207,6 @@ pub struct AdminArgs {
     /// Admin token (printed by the server's first start, or set with FXMSG_ADMIN_TOKEN).
     #[arg(long, env = "FXMSG_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: String,
-    /// Print JSON instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
     /// What to manage.
     #[command(subcommand)]
     pub command: AdminCommand,

@@ -1,13 +1,17 @@
 //! `fxmsg`: the single binary. `serve` runs the server; `admin` manages the directory through the
-//! native API. Glue only: parsing happens in `cli`, work in the library crates.
+//! native API; `send`, `media`, `revoke` and `token` call the Fxiaoke API through `fxmsg-client`. Glue only: parsing happens in `cli`, work in the library crates.
 #![forbid(unsafe_code)]
 
 mod admin;
+mod calls;
 mod cli;
+mod connection;
+mod send;
 mod serve;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::Parser;
 
 use cli::{Cli, Command};
@@ -23,7 +27,10 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,7 +44,33 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
-            Command::Admin(args) => admin::run(args).await,
+            Command::Admin(args) => admin::run(args, cli.json).await,
+            Command::Send(args) => send::run(args, cli.json).await,
+            Command::Media(args) => calls::media(args, cli.json).await,
+            Command::Revoke(args) => calls::revoke(args, cli.json).await,
+            Command::Token(args) => calls::token(args, cli.json).await,
         }
     })
+}
+
+/// Help and version print as clap renders them; a usage mistake becomes one line that says what is
+/// wrong and where to look, with exit code 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    eprintln!("fxmsg: {first}; see --help");
+    ExitCode::from(exit::USAGE)
 }

@@ -1,0 +1,156 @@
+//! `fxmsg media …`, `fxmsg revoke` and `fxmsg token`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+use fxmsg_client::{Client, MediaKind};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+
+use crate::cli::{MediaArgs, MediaCommand, RevokeArgs, TokenArgs, UploadKind};
+use crate::connection::{finish, Failure};
+
+/// Uploads running at once.
+const PARALLEL_UPLOADS: usize = 4;
+
+pub async fn media(args: MediaArgs, json: bool) -> ExitCode {
+    let result = async {
+        match args.command {
+            MediaCommand::Upload { kind, files } => {
+                let kind = match kind {
+                    UploadKind::Message => MediaKind::MessageImage,
+                    UploadKind::Image => MediaKind::Image,
+                    UploadKind::Document => MediaKind::Document,
+                };
+                let sizes = check_files(kind, &files)?;
+                upload(&args.connection.client()?, kind, files, sizes).await
+            }
+            MediaCommand::Download { media_id, output } => {
+                let client = args.connection.client()?;
+                let path = output.unwrap_or_else(|| PathBuf::from(&media_id));
+                let mut file = tokio::fs::File::create(&path).await.map_err(|e| {
+                    Failure::usage(format!("cannot create {}: {e}", path.display()))
+                })?;
+                let written = client.download(&media_id, &mut file).await;
+                if written.is_err() {
+                    let _ = tokio::fs::remove_file(&path).await;
+                }
+                let written = written?;
+                let text = format!("wrote {written} bytes to {}", path.display());
+                Ok((
+                    json!({"mediaId": media_id, "path": path, "bytes": written}),
+                    text,
+                ))
+            }
+            MediaCommand::Delete { media_id } => {
+                args.connection.client()?.delete_media(&media_id).await?;
+                Ok((
+                    json!({"mediaId": media_id, "deleted": true}),
+                    format!("deleted {media_id}"),
+                ))
+            }
+        }
+    }
+    .await;
+    finish(result, json)
+}
+
+/// Every file must exist and pass the upload checks before the first byte is sent.
+fn check_files(kind: MediaKind, files: &[PathBuf]) -> Result<Vec<u64>, Failure> {
+    use std::io::Read;
+    files
+        .iter()
+        .map(|path| {
+            let fail = |e: String| Failure::usage(format!("{}: {e}", path.display()));
+            let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+            let len = file.metadata().map_err(|e| fail(e.to_string()))?.len();
+            let mut head = Vec::new();
+            file.take(fxmsg_api::media::SNIFF_BYTES as u64)
+                .read_to_end(&mut head)
+                .map_err(|e| fail(e.to_string()))?;
+            kind.check(len, Some(&head))
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(len)
+        })
+        .collect()
+}
+
+/// Uploads with one progress bar per file and one for the total (drawn only on a terminal).
+async fn upload(
+    client: &Client,
+    kind: MediaKind,
+    files: Vec<PathBuf>,
+    sizes: Vec<u64>,
+) -> Result<(Value, String), Failure> {
+    let bars = MultiProgress::new();
+    let style = ProgressStyle::with_template(
+        "{msg:30!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec}",
+    )
+    .expect("a valid template");
+    let total = bars.add(
+        ProgressBar::new(sizes.iter().sum())
+            .with_style(style.clone())
+            .with_message("total"),
+    );
+    let results: Vec<Result<(PathBuf, String), Failure>> =
+        stream::iter(files.into_iter().zip(sizes))
+            .map(|(path, size)| {
+                let bar =
+                    bars.insert_before(&total, ProgressBar::new(size).with_style(style.clone()));
+                bar.set_message(path.display().to_string());
+                let (total, client) = (total.clone(), client.clone());
+                async move {
+                    let last = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                    let file_bar = bar.clone();
+                    let progress: fxmsg_client::media::Progress = Arc::new(move |sent, _| {
+                        let before = last.swap(sent, std::sync::atomic::Ordering::Relaxed);
+                        file_bar.set_position(sent);
+                        total.inc(sent.saturating_sub(before));
+                    });
+                    let id = client.upload_path(kind, &path, Some(progress)).await;
+                    bar.finish();
+                    Ok((path, id?))
+                }
+            })
+            .buffered(PARALLEL_UPLOADS)
+            .collect()
+            .await;
+    total.finish();
+    let uploaded: Vec<(PathBuf, String)> = results.into_iter().collect::<Result<_, _>>()?;
+    let text = uploaded
+        .iter()
+        .map(|(p, id)| format!("{id}  {}", p.display()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let value = uploaded
+        .iter()
+        .map(|(p, id)| json!({"path": p, "mediaId": id}))
+        .collect();
+    Ok((Value::Array(value), text))
+}
+
+pub async fn revoke(args: RevokeArgs, json: bool) -> ExitCode {
+    let result = async {
+        args.connection
+            .client()?
+            .revoke(&args.service, &args.message_id)
+            .await?;
+        Ok((
+            json!({"messageId": args.message_id, "revoked": true}),
+            format!("revoked {}", args.message_id),
+        ))
+    }
+    .await;
+    finish(result, json)
+}
+
+pub async fn token(args: TokenArgs, json: bool) -> ExitCode {
+    let result = async {
+        let token = args.connection.client()?.access_token().await?;
+        Ok((json!({"accessToken": token}), token))
+    }
+    .await;
+    finish(result, json)
+}
