@@ -81,6 +81,12 @@ pub enum AuthStyle {
 }
 
 /// Retries of transient failures: exponential backoff with full jitter, bounded by count and time.
+///
+/// ```
+/// use std::time::Duration;
+/// let patient = fxmsg_client::RetryPolicy { max_attempts: 6, max_elapsed: Duration::from_secs(60), ..Default::default() };
+/// assert!(patient.delay(3) <= patient.max_delay);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Total attempts, including the first (1 disables retries).
@@ -242,6 +248,18 @@ impl Client {
     /// Sends a message: validated locally, then posted once with a fresh `thirdTraceId` that every
     /// retry reuses, so a retried send is delivered once. A message with `service_id` goes to
     /// `/cgi/app/message/send`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: fxmsg_client::Client) -> Result<(), fxmsg_client::Error> {
+    /// use fxmsg_client::{Article, Composite, SendMessage};
+    /// client.send(&SendMessage::text(["1000", "FSUID_0C2A…"], "Build 512 passed")).await?;
+    /// let card = Composite::new("Daily report", "Details", "https://example.com").row("Sales", "42");
+    /// client.send(&SendMessage::composite(["1000"], card)).await?;
+    /// let article = Article::url("Release 1.2", "07e9312c-253a-4c5c-8915-b7e384ae6534", "https://example.com");
+    /// let sent = client.send(&SendMessage::articles(["1000"], vec![article]).as_service("FSAID_13145a7")).await?;
+    /// println!("{} ({} not delivered)", sent.message_id, sent.invalid_users.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn send(&self, message: &SendMessage) -> Result<SendResult, Error> {
         let body = message.to_json();
         SendMessage::parse(&body)?;
@@ -254,6 +272,12 @@ impl Client {
     }
 
     /// Revokes a message sent earlier, as the service account `service_id`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: fxmsg_client::Client) -> Result<(), fxmsg_client::Error> {
+    /// client.revoke("FSAID_13145a7", "3278896a-024f-43b8-947f-eafa59784b72").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke(&self, service_id: &str, message_id: &str) -> Result<(), Error> {
         let _: Empty = self
             .call(
@@ -275,6 +299,12 @@ impl Client {
 
     /// Posts any JSON body to `path` with auth and retries, and decodes the success fields.
     /// The escape hatch for endpoints without a typed method.
+    ///
+    /// ```no_run
+    /// # async fn run(client: fxmsg_client::Client) -> Result<(), fxmsg_client::Error> {
+    /// let fields: serde_json::Value = client.call("/cgi/some/endpoint", serde_json::json!({"key": 1})).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn call<T: DeserializeOwned>(&self, path: &str, body: Value) -> Result<T, Error> {
         let trace = uuid::Uuid::new_v4().to_string();
         self.with_auth(|token| {

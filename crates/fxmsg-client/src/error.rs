@@ -2,7 +2,19 @@
 
 use fxmsg_api::{ErrorCode, FieldError};
 
-/// Everything a call can fail with.
+/// Everything a call can fail with. Branch on [`Error::code`], never on messages:
+///
+/// ```no_run
+/// # async fn run(client: fxmsg_client::Client) {
+/// use fxmsg_client::{Error, ErrorCode, SendMessage};
+/// match client.send(&SendMessage::text(["1000"], "hi")).await {
+///     Ok(sent) => println!("sent {}", sent.message_id),
+///     Err(e) if e.code() == Some(ErrorCode::InvalidToUser) => eprintln!("nobody to deliver to: {e}"),
+///     Err(Error::Invalid(field)) => eprintln!("fix {} before sending", field.field),
+///     Err(e) => eprintln!("failed (retryable: {}): {e}", e.is_retryable()),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The server answered with a non-zero `errorCode`.
