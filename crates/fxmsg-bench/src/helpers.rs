@@ -1,0 +1,105 @@
+//! What the re-executed benchmark runs on the server core: the fxmsg server as `fxmsg serve` runs
+//! it, the HTTP baseline, and the storage baseline.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::routing::post;
+use axum::Json;
+use fxmsg_server::{Config, Server, SystemClock};
+use serde_json::{json, Value};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite};
+
+/// Admin token of the benchmark's server.
+pub const ADMIN_TOKEN: &str = "bench-admin-token";
+
+/// Runs the real server with the same logging `fxmsg serve` sets up (sent to /dev/null by the parent).
+pub async fn serve_fxmsg(data_dir: &Path) {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+        .with_writer(std::io::stderr)
+        .init();
+    let mut config = Config::new(data_dir, "127.0.0.1:0".parse().expect("an address"));
+    config.admin_token = Some(ADMIN_TOKEN.into());
+    config.no_demo = true;
+    let (server, _) = Server::build(&config, Arc::new(SystemClock))
+        .await
+        .expect("the server starts");
+    println!("ready http://{}", server.local_addr());
+    server
+        .run(std::future::pending())
+        .await
+        .expect("the server runs");
+}
+
+/// The HTTP baseline: parses the same JSON body and answers a fixed envelope.
+pub async fn serve_baseline() {
+    async fn answer(Json(body): Json<Value>) -> Json<Value> {
+        let recipients = body
+            .get("toUser")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        Json(
+            json!({"traceId": "E-O.baseline", "errorDescription": "success", "errorMessage": "OK", "errorCode": 0,
+                    "messageId": "00000000-0000-0000-0000-000000000000", "invalidUsers": [], "n": recipients}),
+        )
+    }
+    let app = axum::Router::new().route("/cgi/message/send", post(answer));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    println!(
+        "ready http://{}",
+        listener.local_addr().expect("an address")
+    );
+    axum::serve(listener, app).await.expect("the baseline runs");
+}
+
+/// The storage baseline: raw SQLite with fxmsg's pragmas, inserting inbox rows of fxmsg's shape in
+/// batched transactions of `batch` rows for `secs` seconds. Prints `ready <rows per second>`.
+pub async fn storage_baseline(data_dir: &Path, secs: f64, batch: usize) {
+    let mut conn = SqliteConnectOptions::new()
+        .filename(data_dir.join("baseline.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .connect()
+        .await
+        .expect("open SQLite");
+    sqlx::query(
+        "CREATE TABLE deliveries (message_seq INTEGER NOT NULL, corp_id TEXT NOT NULL, open_user_id TEXT NOT NULL,
+         delivered_at INTEGER NOT NULL, revoked_at INTEGER, PRIMARY KEY (message_seq, open_user_id)) STRICT, WITHOUT ROWID",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("create table");
+    sqlx::query("CREATE INDEX inbox ON deliveries(corp_id, open_user_id, message_seq)")
+        .execute(&mut conn)
+        .await
+        .expect("index");
+    let users: Vec<String> = (0..batch).map(|i| format!("FSUID_{i:032X}")).collect();
+    let corp = format!("FSCID_{:032X}", 7);
+    let started = Instant::now();
+    let (mut rows, mut seq) = (0u64, 0i64);
+    while started.elapsed() < Duration::from_secs_f64(secs) {
+        seq += 1;
+        let mut tx = conn.begin().await.expect("begin");
+        for chunk in users.chunks(250) {
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO deliveries (message_seq, corp_id, open_user_id, delivered_at) ",
+            );
+            insert.push_values(chunk, |mut row, user| {
+                row.push_bind(seq)
+                    .push_bind(&corp)
+                    .push_bind(user)
+                    .push_bind(seq);
+            });
+            insert.build().execute(&mut *tx).await.expect("insert");
+        }
+        tx.commit().await.expect("commit");
+        rows += batch as u64;
+    }
+    println!("ready {}", rows as f64 / started.elapsed().as_secs_f64());
+}

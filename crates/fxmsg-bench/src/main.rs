@@ -1,0 +1,362 @@
+//! `cargo run --release -p fxmsg-bench`: starts fxmsg, an HTTP baseline and a storage baseline on
+//! loopback (each pinned to core 0), drives them from core 1 with a real HTTP client, and prints one
+//! table of absolute figures and ratios to the baselines of the same run. The table also goes into
+//! BENCHMARKS.md. `--smoke` runs every scenario for a moment and checks the numbers are sane.
+#![forbid(unsafe_code)]
+
+mod helpers;
+mod load;
+mod procs;
+mod report;
+mod scenarios;
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+
+use load::{closed, open, Outcome};
+use procs::Helper;
+use report::Row;
+
+#[derive(Debug, Parser)]
+#[command(about = "fxmsg benchmark")]
+struct Args {
+    /// Seconds of warm-up before each measured window.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Seconds each scenario is measured.
+    #[arg(long, default_value_t = 8.0)]
+    seconds: f64,
+    /// Closed-loop concurrency for sends.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// A quick run for CI: checks every scenario works and its numbers are sane; writes no report.
+    #[arg(long)]
+    smoke: bool,
+    /// Where to write the report.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    output: PathBuf,
+    #[command(subcommand)]
+    helper: Option<HelperCommand>,
+}
+
+/// Modes the benchmark re-executes itself in, on the server core.
+#[derive(Debug, Subcommand)]
+enum HelperCommand {
+    #[command(hide = true)]
+    ServeFxmsg {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    #[command(hide = true)]
+    ServeBaseline,
+    #[command(hide = true)]
+    StorageBaseline {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        secs: f64,
+    },
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Some(helper) = args.helper {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        return rt.block_on(async move {
+            match helper {
+                HelperCommand::ServeFxmsg { data_dir } => helpers::serve_fxmsg(&data_dir).await,
+                HelperCommand::ServeBaseline => helpers::serve_baseline().await,
+                HelperCommand::StorageBaseline { data_dir, secs } => {
+                    helpers::storage_baseline(&data_dir, secs, scenarios::EMPLOYEES).await
+                }
+            }
+        });
+    }
+    if let Some(code) = procs::pin_self() {
+        std::process::exit(code);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let ok = rt.block_on(run(args));
+    std::process::exit(if ok { 0 } else { 1 });
+}
+
+/// Every figure of one run, with the checks of a smoke run.
+async fn run(args: Args) -> bool {
+    let (warmup, measure) = if args.smoke {
+        (Duration::from_millis(200), Duration::from_millis(700))
+    } else {
+        (
+            Duration::from_secs_f64(args.warmup),
+            Duration::from_secs_f64(args.seconds),
+        )
+    };
+    let c = args.concurrency;
+    let mut rows = Vec::new();
+    // Whether every scenario ran without errors; a Cell so `check` and direct checks can share it.
+    let sane = std::cell::Cell::new(true);
+    let check = |name: &str, o: &Outcome| {
+        let fine = o.ok > 0 && o.errors == 0;
+        if !fine {
+            eprintln!("scenario {name}: {} ok, {} errors", o.ok, o.errors);
+        }
+        sane.set(sane.get() && fine);
+    };
+    let scratch = tempfile::tempdir().expect("a scratch directory");
+    let dir = |name: &str| {
+        let d = scratch.path().join(name);
+        std::fs::create_dir_all(&d).expect("a data directory");
+        d
+    };
+    eprintln!(
+        "machine: {}; pinned: {}",
+        procs::machine(),
+        procs::can_pin()
+    );
+
+    // Baselines.
+    let baseline = Helper::spawn(&["serve-baseline"], None);
+    let http = closed(
+        scenarios::send_text(&baseline.url, None, 1),
+        c,
+        warmup,
+        measure,
+    )
+    .await;
+    check("http baseline", &http);
+    drop(baseline);
+    let secs = measure.as_secs_f64().to_string();
+    let storage = Helper::spawn(
+        &["storage-baseline", "--secs", &secs],
+        Some(&dir("storage")),
+    );
+    let storage_rows: f64 = storage.url.parse().expect("rows per second");
+    drop(storage);
+    sane.set(sane.get() && storage_rows > 0.0);
+
+    // Cold start: spawn to /readyz answering, on an empty data directory.
+    let mut starts = Vec::new();
+    for i in 0..3 {
+        let begun = Instant::now();
+        let server = Helper::spawn(&["serve-fxmsg"], Some(&dir(&format!("cold{i}"))));
+        let ready = reqwest::get(format!("{}/readyz", server.url))
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        sane.set(sane.get() && ready);
+        starts.push(begun.elapsed().as_secs_f64() * 1000.0);
+    }
+    starts.sort_by(f64::total_cmp);
+    let cold = starts[1];
+    rows.push(
+        Row::plain(
+            "cold start to ready (empty data dir, median of 3)",
+            cold,
+            "ms",
+        )
+        .target("≤ 200 ms", cold <= 200.0),
+    );
+
+    // The main server.
+    let server = Helper::spawn(&["serve-fxmsg"], Some(&dir("main")));
+    let setup = scenarios::set_up(&server.url, scenarios::EMPLOYEES).await;
+    let idle = server.rss() as f64 / 1e6;
+    rows.push(Row::plain("idle RSS (after setup)", idle, "MB").target("≤ 30 MB", idle <= 30.0));
+
+    let credentials = scenarios::app_credentials(&server.url).await;
+    let token = closed(
+        scenarios::token_request(&server.url, &credentials),
+        c,
+        warmup,
+        measure,
+    )
+    .await;
+    check("token", &token);
+    rows.push(
+        Row::plain("token endpoint", token.per_sec(), "req/s").against("http", http.per_sec()),
+    );
+
+    let (sampler, stop) = scenarios::sample_rss(&server);
+    let send1 = closed(
+        scenarios::send_text(&server.url, Some(&setup), 1),
+        c,
+        warmup,
+        measure,
+    )
+    .await;
+    stop.store(1, Ordering::Relaxed);
+    let loaded = sampler.await.unwrap_or(0) as f64 / 1e6;
+    check("send-1", &send1);
+    let ratio = send1.per_sec() / http.per_sec();
+    rows.push(
+        Row::plain("send-1 throughput (closed loop)", send1.per_sec(), "req/s")
+            .against("http", http.per_sec())
+            .target("ratio ≥ 0.40", ratio >= 0.40),
+    );
+    rows.push(
+        Row::plain("RSS under send-1 load (max)", loaded, "MB").target("≤ 100 MB", loaded <= 100.0),
+    );
+
+    let rate = (send1.per_sec() / 2.0).max(10.0);
+    let latency = open(
+        scenarios::send_text(&server.url, Some(&setup), 1),
+        rate,
+        warmup,
+        measure,
+    )
+    .await;
+    check("send-1 open loop", &latency);
+    rows.push(Row::plain(
+        format!("send-1 p50 at {rate:.0} req/s (open loop)"),
+        latency.ms(0.50),
+        "ms",
+    ));
+    rows.push(
+        Row::plain(
+            format!("send-1 p99 at {rate:.0} req/s (open loop)"),
+            latency.ms(0.99),
+            "ms",
+        )
+        .target("≤ 5 ms", latency.ms(0.99) <= 5.0),
+    );
+    rows.push(Row::plain(
+        format!("send-1 p99.9 at {rate:.0} req/s (open loop)"),
+        latency.ms(0.999),
+        "ms",
+    ));
+
+    let send500 = closed(
+        scenarios::send_text(&server.url, Some(&setup), scenarios::EMPLOYEES),
+        c.min(16),
+        warmup,
+        measure,
+    )
+    .await;
+    check("send-500", &send500);
+    let deliveries = send500.per_sec() * scenarios::EMPLOYEES as f64;
+    rows.push(
+        Row::plain("send-500 deliveries", deliveries, "rows/s")
+            .against("sqlite rows", storage_rows)
+            .target("ratio ≥ 0.50", deliveries / storage_rows >= 0.50),
+    );
+
+    let articles = closed(scenarios::send_articles(&setup), c, warmup, measure).await;
+    check("articles", &articles);
+    rows.push(
+        Row::plain("articles send with cover", articles.per_sec(), "req/s")
+            .against("http", http.per_sec()),
+    );
+
+    // Reads while sends keep the writer busy.
+    let background = tokio::spawn(closed(
+        scenarios::send_text(&server.url, Some(&setup), 1),
+        8,
+        warmup,
+        measure,
+    ));
+    let list = closed(scenarios::list_messages(&server.url), 8, warmup, measure).await;
+    let background = background.await.expect("background sends");
+    check("list", &list);
+    check("list background sends", &background);
+    rows.push(Row::plain(
+        "list messages under send load",
+        list.per_sec(),
+        "req/s",
+    ));
+    rows.push(Row::plain(
+        "list messages under send load, p99",
+        list.ms(0.99),
+        "ms",
+    ));
+
+    // Mixed: sends, small uploads and reads together.
+    let small = Bytes::from(scenarios::png(100_000));
+    let (sends, uploads, reads) = tokio::join!(
+        closed(
+            scenarios::send_text(&server.url, Some(&setup), 1),
+            16,
+            warmup,
+            measure
+        ),
+        closed(scenarios::upload(&setup, small), 2, warmup, measure),
+        closed(scenarios::list_messages(&server.url), 4, warmup, measure),
+    );
+    for (name, o) in [
+        ("mixed sends", &sends),
+        ("mixed uploads", &uploads),
+        ("mixed reads", &reads),
+    ] {
+        check(name, o);
+    }
+    rows.push(Row::plain(
+        "mixed: sends + 100 KB uploads + reads",
+        sends.per_sec() + uploads.per_sec() + reads.per_sec(),
+        "ops/s",
+    ));
+    drop(server);
+
+    // 5 MB uploads on a fresh server, so its peak RSS belongs to this scenario.
+    let uploader = Helper::spawn(&["serve-fxmsg"], Some(&dir("upload")));
+    let upload_setup = scenarios::set_up(&uploader.url, 1).await;
+    let before = uploader.rss();
+    let file = Bytes::from(scenarios::png(5 * 1024 * 1024));
+    let parallel = 2;
+    let uploads = closed(
+        scenarios::upload(&upload_setup, file.clone()),
+        parallel,
+        warmup,
+        measure,
+    )
+    .await;
+    check("upload 5 MB", &uploads);
+    let mb_s = uploads.per_sec() * file.len() as f64 / 1e6;
+    let growth = uploader.peak_rss().saturating_sub(before) as f64 / parallel as f64;
+    rows.push(
+        Row::plain("5 MB upload throughput", mb_s, "MB/s").target("≥ 200 MB/s", mb_s >= 200.0),
+    );
+    rows.push(
+        Row::plain(
+            format!("peak RSS growth per concurrent upload ({parallel} at once)"),
+            growth / 1e6,
+            "MB",
+        )
+        .target("≤ 2 × 5 MB", growth <= 2.0 * file.len() as f64),
+    );
+    drop(uploader);
+
+    let table = report::table(&rows);
+    println!("{table}");
+    if args.smoke {
+        let sane = sane.get();
+        println!(
+            "smoke run: {}",
+            if sane {
+                "every scenario ran and produced sane numbers"
+            } else {
+                "FAILED"
+            }
+        );
+        return sane;
+    }
+    let run = format!(
+        "Run of {}s per scenario after {}s warm-up, send concurrency {c}, on {}.\nServer and baselines pinned to core {}, load generator to core {} ({}).\n\n{table}",
+        measure.as_secs_f64(),
+        warmup.as_secs_f64(),
+        procs::machine(),
+        procs::SERVER_CORE,
+        procs::CLIENT_CORE,
+        if procs::can_pin() { "taskset" } else { "not pinned: taskset or a second core missing" },
+    );
+    if let Err(e) = report::write_markdown(&args.output, &run) {
+        eprintln!("could not write {}: {e}", args.output.display());
+    }
+    sane.get()
+}

@@ -1,0 +1,149 @@
+//! Child processes of the benchmark: the fxmsg server, the HTTP baseline and the storage baseline,
+//! each a re-execution of this binary pinned to its own core, plus their memory readings.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// Core for servers and storage work; the load generator takes the other one.
+pub const SERVER_CORE: &str = "0";
+/// Core for the load generator.
+pub const CLIENT_CORE: &str = "1";
+/// Set on the re-executed benchmark so it does not pin itself twice.
+const PINNED_ENV: &str = "FXMSG_BENCH_PINNED";
+
+/// CPUs of the machine, whatever this process's own affinity is (the pinned benchmark sees one).
+pub fn machine_cores() -> usize {
+    std::fs::read_to_string("/proc/cpuinfo").map_or(1, |s| {
+        s.lines()
+            .filter(|l| l.starts_with("processor"))
+            .count()
+            .max(1)
+    })
+}
+
+/// Whether cores can be pinned: `taskset` exists and the machine has at least two cores.
+pub fn can_pin() -> bool {
+    machine_cores() >= 2
+        && Command::new("taskset")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+/// Re-executes the benchmark on the client core, once. Returns the child's exit code if it did.
+pub fn pin_self() -> Option<i32> {
+    if std::env::var_os(PINNED_ENV).is_some() || !can_pin() {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    let status = Command::new("taskset")
+        .args(["-c", CLIENT_CORE])
+        .arg(exe)
+        .args(std::env::args_os().skip(1))
+        .env(PINNED_ENV, "1")
+        .status()
+        .ok()?;
+    Some(status.code().unwrap_or(1))
+}
+
+/// A helper process started by the benchmark.
+pub struct Helper {
+    child: Child,
+    /// `http://…` address it listens on, if it serves HTTP.
+    pub url: String,
+}
+
+impl Helper {
+    /// Spawns `fxmsg-bench <args>` pinned to the server core and waits for its `ready <addr>` line.
+    pub fn spawn(args: &[&str], data_dir: Option<&Path>) -> Helper {
+        let exe = std::env::current_exe().expect("the benchmark knows its own path");
+        let mut command = if can_pin() {
+            let mut c = Command::new("taskset");
+            c.args(["-c", SERVER_CORE]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        command.args(args);
+        if let Some(dir) = data_dir {
+            command.arg("--data-dir").arg(dir);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn a helper");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("helper output");
+        let url = line
+            .trim()
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("helper said {line:?}"))
+            .to_owned();
+        Helper { child, url }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Current resident memory, bytes.
+    pub fn rss(&self) -> u64 {
+        status_kb(self.child.id(), "VmRSS:") * 1024
+    }
+
+    /// Peak resident memory since start, bytes.
+    pub fn peak_rss(&self) -> u64 {
+        status_kb(self.child.id(), "VmHWM:") * 1024
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn status_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// One line describing the machine, for the report.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = machine_cores();
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, {mem_gib:.0} GiB, Linux {}",
+        kernel.trim()
+    )
+}
