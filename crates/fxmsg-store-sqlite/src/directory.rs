@@ -2,7 +2,7 @@
 
 use fxmsg_api::native::{App, Corp, Employee, EmployeeStatus, ServiceAccount};
 use fxmsg_store::{AppRecord, Result};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::Row;
 
 use crate::backend;
@@ -51,7 +51,7 @@ fn service_account_from(row: &SqliteRow) -> ServiceAccount {
     }
 }
 
-pub async fn create_corp(db: &SqlitePool, corp: &Corp) -> Result<()> {
+pub async fn create_corp(db: &mut SqliteConnection, corp: &Corp) -> Result<()> {
     sqlx::query("INSERT INTO corps (corp_id, ea, name, created_at) VALUES (?, ?, ?, ?)")
         .bind(&corp.corp_id)
         .bind(&corp.ea)
@@ -86,7 +86,7 @@ pub async fn corp_where(
     Ok(row.as_ref().map(corp_from))
 }
 
-pub async fn create_app(db: &SqlitePool, record: &AppRecord) -> Result<()> {
+pub async fn create_app(db: &mut SqliteConnection, record: &AppRecord) -> Result<()> {
     let app = &record.app;
     sqlx::query(
         "INSERT INTO apps (app_id, corp_id, name, enabled, secret_hash, permanent_code_hash, created_at)
@@ -128,7 +128,7 @@ pub async fn app(db: &SqlitePool, app_id: &str) -> Result<Option<AppRecord>> {
 }
 
 pub async fn set_app_enabled(
-    db: &SqlitePool,
+    db: &mut SqliteConnection,
     corp_id: &str,
     app_id: &str,
     enabled: bool,
@@ -144,7 +144,7 @@ pub async fn set_app_enabled(
     Ok(row.as_ref().map(app_from))
 }
 
-pub async fn create_employee(db: &SqlitePool, e: &Employee) -> Result<()> {
+pub async fn create_employee(db: &mut SqliteConnection, e: &Employee) -> Result<()> {
     sqlx::query(
         "INSERT INTO employees (open_user_id, corp_id, user_id, name, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     )
@@ -184,7 +184,7 @@ pub async fn employee(db: &SqlitePool, corp_id: &str, id: &str) -> Result<Option
 }
 
 pub async fn set_employee_status(
-    db: &SqlitePool,
+    db: &mut SqliteConnection,
     corp_id: &str,
     open_user_id: &str,
     status: EmployeeStatus,
@@ -226,7 +226,7 @@ pub async fn resolve_recipients(
     Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
 }
 
-pub async fn create_service_account(db: &SqlitePool, a: &ServiceAccount) -> Result<()> {
+pub async fn create_service_account(db: &mut SqliteConnection, a: &ServiceAccount) -> Result<()> {
     sqlx::query(
         "INSERT INTO service_accounts (service_id, corp_id, name, created_at) VALUES (?, ?, ?, ?)",
     )

@@ -1,8 +1,9 @@
 //! The embedded default [`Store`]: SQLite in WAL mode.
 //!
-//! Writes go through a pool of exactly one connection, so write transactions are serialized and
-//! check-then-insert logic (idempotency keys, media liveness) cannot race. Reads use a separate pool.
-//! `synchronous=FULL` makes every commit durable before the call returns, which is what lets the
+//! Writes go through one writer task that owns the only write connection and commits queued writes
+//! together (group commit, see `writer`), so write transactions are serialized and check-then-insert
+//! logic (idempotency keys, media liveness) cannot race. Reads use a separate pool.
+//! `synchronous=FULL` makes every commit durable before a write returns, which is what lets the
 //! server acknowledge a request only after its data is on disk.
 #![forbid(unsafe_code)]
 
@@ -10,12 +11,14 @@ mod directory;
 mod media;
 mod messages;
 mod tokens;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::future::BoxFuture;
 use fxmsg_api::native::{
     App, Corp, Employee, EmployeeStatus, InboxItem, Message, MessageDetail, ServiceAccount,
 };
@@ -26,11 +29,13 @@ use fxmsg_store::{
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{ConnectOptions, SqliteConnection};
+use writer::Writer;
 
 /// SQLite-backed store.
 #[derive(Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writer: Writer,
     reader: SqlitePool,
 }
 
@@ -45,16 +50,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .connect_with(options.clone())
-            .await
-            .map_err(backend)?;
+        let mut writer = options.clone().connect().await.map_err(backend)?;
         sqlx::migrate!("./migrations")
-            .run(&writer)
+            .run(&mut writer)
             .await
             .map_err(backend)?;
+        let writer = Writer::start(writer);
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -63,10 +64,33 @@ impl SqliteStore {
         Ok(SqliteStore { writer, reader })
     }
 
-    /// Closes both pools, checkpointing the WAL.
+    /// Waits for every queued write to commit, checkpoints the WAL and closes the read pool.
     pub async fn close(&self) {
+        let checkpoint = self
+            .writer
+            .write(|c| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                        .execute(c)
+                        .await
+                        .map(drop)
+                        .map_err(backend)
+                })
+            })
+            .await;
+        if let Err(e) = checkpoint {
+            tracing::warn!(error = %e, "final checkpoint failed");
+        }
         self.reader.close().await;
-        self.writer.close().await;
+    }
+
+    /// Runs `write` in the writer's next group commit.
+    async fn write<T, F>(&self, write: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.writer.write(write).await
     }
 }
 
@@ -127,17 +151,25 @@ impl Store for SqliteStore {
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(())
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                    .bind(key)
+                    .bind(value)
+                    .execute(c)
+                    .await
+                    .map(drop)
+                    .map_err(backend)
+            })
+        })
+        .await
     }
 
     async fn create_corp(&self, corp: &Corp) -> Result<()> {
-        directory::create_corp(&self.writer, corp).await
+        let corp = corp.clone();
+        self.write(move |c| Box::pin(async move { directory::create_corp(c, &corp).await }))
+            .await
     }
     async fn list_corps(&self) -> Result<Vec<Corp>> {
         directory::list_corps(&self.reader).await
@@ -149,7 +181,9 @@ impl Store for SqliteStore {
         directory::corp_where(&self.reader, "ea", ea).await
     }
     async fn create_app(&self, app: &AppRecord) -> Result<()> {
-        directory::create_app(&self.writer, app).await
+        let app = app.clone();
+        self.write(move |c| Box::pin(async move { directory::create_app(c, &app).await }))
+            .await
     }
     async fn list_apps(&self, corp_id: &str) -> Result<Vec<App>> {
         directory::list_apps(&self.reader, corp_id).await
@@ -163,10 +197,16 @@ impl Store for SqliteStore {
         app_id: &str,
         enabled: bool,
     ) -> Result<Option<App>> {
-        directory::set_app_enabled(&self.writer, corp_id, app_id, enabled).await
+        let (corp_id, app_id) = (corp_id.to_owned(), app_id.to_owned());
+        self.write(move |c| {
+            Box::pin(async move { directory::set_app_enabled(c, &corp_id, &app_id, enabled).await })
+        })
+        .await
     }
     async fn create_employee(&self, employee: &Employee) -> Result<()> {
-        directory::create_employee(&self.writer, employee).await
+        let employee = employee.clone();
+        self.write(move |c| Box::pin(async move { directory::create_employee(c, &employee).await }))
+            .await
     }
     async fn list_employees(&self, corp_id: &str) -> Result<Vec<Employee>> {
         directory::list_employees(&self.reader, corp_id).await
@@ -180,7 +220,13 @@ impl Store for SqliteStore {
         open_user_id: &str,
         status: EmployeeStatus,
     ) -> Result<Option<Employee>> {
-        directory::set_employee_status(&self.writer, corp_id, open_user_id, status).await
+        let (corp_id, open_user_id) = (corp_id.to_owned(), open_user_id.to_owned());
+        self.write(move |c| {
+            Box::pin(async move {
+                directory::set_employee_status(c, &corp_id, &open_user_id, status).await
+            })
+        })
+        .await
     }
     async fn resolve_recipients(
         &self,
@@ -190,7 +236,11 @@ impl Store for SqliteStore {
         directory::resolve_recipients(&self.reader, corp_id, ids).await
     }
     async fn create_service_account(&self, account: &ServiceAccount) -> Result<()> {
-        directory::create_service_account(&self.writer, account).await
+        let account = account.clone();
+        self.write(move |c| {
+            Box::pin(async move { directory::create_service_account(c, &account).await })
+        })
+        .await
     }
     async fn list_service_accounts(&self, corp_id: &str) -> Result<Vec<ServiceAccount>> {
         directory::list_service_accounts(&self.reader, corp_id).await
@@ -204,7 +254,9 @@ impl Store for SqliteStore {
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
-        tokens::insert(&self.writer, token).await
+        let token = token.clone();
+        self.write(move |c| Box::pin(async move { tokens::insert(c, &token).await }))
+            .await
     }
     async fn newest_token(
         &self,
@@ -229,7 +281,9 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<TokenRecord>> {
-        tokens::take(&self.writer, kind, token_hash, now).await
+        let token_hash = token_hash.to_owned();
+        self.write(move |c| Box::pin(async move { tokens::take(c, kind, &token_hash, now).await }))
+            .await
     }
 
     async fn insert_message(
@@ -237,7 +291,12 @@ impl Store for SqliteStore {
         message: &NewMessage,
         key: Option<&IdempotencyKey>,
     ) -> Result<InsertOutcome> {
-        messages::insert(&self.writer, message, key).await
+        let message = message.clone();
+        let key = key.cloned();
+        self.write(move |c| {
+            Box::pin(async move { messages::insert(c, &message, key.as_ref()).await })
+        })
+        .await
     }
     async fn revoke_message(
         &self,
@@ -246,7 +305,17 @@ impl Store for SqliteStore {
         message_id: &str,
         now: i64,
     ) -> Result<RevokeOutcome> {
-        messages::revoke(&self.writer, corp_id, service_id, message_id, now).await
+        let (corp_id, service_id, message_id) = (
+            corp_id.to_owned(),
+            service_id.to_owned(),
+            message_id.to_owned(),
+        );
+        self.write(move |c| {
+            Box::pin(
+                async move { messages::revoke(c, &corp_id, &service_id, &message_id, now).await },
+            )
+        })
+        .await
     }
     async fn list_messages(
         &self,
@@ -274,7 +343,9 @@ impl Store for SqliteStore {
     }
 
     async fn insert_media(&self, media: &MediaRecord) -> Result<()> {
-        media::insert(&self.writer, media).await
+        let media = media.clone();
+        self.write(move |c| Box::pin(async move { media::insert(c, &media).await }))
+            .await
     }
     async fn media(&self, corp_id: &str, media_id: &str) -> Result<Option<MediaRecord>> {
         media::live(&self.reader, corp_id, media_id).await
@@ -285,7 +356,11 @@ impl Store for SqliteStore {
         media_id: &str,
         now: i64,
     ) -> Result<Option<MediaRecord>> {
-        media::delete(&self.writer, corp_id, media_id, now).await
+        let (corp_id, media_id) = (corp_id.to_owned(), media_id.to_owned());
+        self.write(move |c| {
+            Box::pin(async move { media::delete(c, &corp_id, &media_id, now).await })
+        })
+        .await
     }
 }
 

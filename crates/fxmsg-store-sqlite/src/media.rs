@@ -1,7 +1,7 @@
 //! Media metadata; the bytes live in the object store.
 
 use fxmsg_store::{MediaKind, MediaRecord, Result};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::Row;
 
 use crate::backend;
@@ -25,7 +25,7 @@ fn media_from(row: &SqliteRow) -> MediaRecord {
     }
 }
 
-pub async fn insert(db: &SqlitePool, m: &MediaRecord) -> Result<()> {
+pub async fn insert(db: &mut SqliteConnection, m: &MediaRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO media (media_id, corp_id, app_id, kind, content_type, file_name, size, object_key, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -58,7 +58,7 @@ pub async fn live(db: &SqlitePool, corp_id: &str, media_id: &str) -> Result<Opti
 }
 
 pub async fn delete(
-    db: &SqlitePool,
+    db: &mut SqliteConnection,
     corp_id: &str,
     media_id: &str,
     now: i64,

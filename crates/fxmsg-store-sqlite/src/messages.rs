@@ -5,7 +5,7 @@ use fxmsg_store::{
     delivery_state, Cursor, IdempotencyKey, InsertOutcome, MessageFilter, NewMessage, Result,
     RevokeOutcome,
 };
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::backend;
@@ -35,12 +35,11 @@ fn message_from(row: &SqliteRow) -> Message {
 }
 
 pub async fn insert(
-    db: &SqlitePool,
+    db: &mut SqliteConnection,
     new: &NewMessage,
     key: Option<&IdempotencyKey>,
 ) -> Result<InsertOutcome> {
     let m = &new.message;
-    let mut tx = db.begin().await.map_err(backend)?;
     if let Some(key) = key {
         let first = sqlx::query(
             "SELECT body_hash, response FROM idempotency_keys
@@ -50,7 +49,7 @@ pub async fn insert(
         .bind(&m.app_id)
         .bind(&key.key)
         .bind(key.not_before)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *db)
         .await
         .map_err(backend)?;
         if let Some(row) = first {
@@ -66,7 +65,7 @@ pub async fn insert(
         )
         .bind(&m.corp_id)
         .bind(media_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *db)
         .await
         .map_err(backend)?;
         if live.is_none() {
@@ -90,7 +89,7 @@ pub async fn insert(
     .bind(&m.third_trace_id)
     .bind(&m.trace_id)
     .bind(m.created_at)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *db)
     .await
     .map_err(backend)?;
     for chunk in m.recipients.chunks(DELIVERY_CHUNK) {
@@ -103,7 +102,7 @@ pub async fn insert(
                 .push_bind(user)
                 .push_bind(m.created_at);
         });
-        insert.build().execute(&mut *tx).await.map_err(backend)?;
+        insert.build().execute(&mut *db).await.map_err(backend)?;
     }
     if let Some(key) = key {
         sqlx::query(
@@ -117,28 +116,26 @@ pub async fn insert(
         .bind(&key.body_hash)
         .bind(&key.response)
         .bind(m.created_at)
-        .execute(&mut *tx)
+        .execute(&mut *db)
         .await
         .map_err(backend)?;
     }
-    tx.commit().await.map_err(backend)?;
     Ok(InsertOutcome::Inserted)
 }
 
 pub async fn revoke(
-    db: &SqlitePool,
+    db: &mut SqliteConnection,
     corp_id: &str,
     service_id: &str,
     message_id: &str,
     now: i64,
 ) -> Result<RevokeOutcome> {
-    let mut tx = db.begin().await.map_err(backend)?;
     let row = sqlx::query(
         "SELECT seq, service_id, revoked_at FROM messages WHERE corp_id = ? AND message_id = ?",
     )
     .bind(corp_id)
     .bind(message_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *db)
     .await
     .map_err(backend)?;
     let Some(row) = row else {
@@ -155,16 +152,15 @@ pub async fn revoke(
     sqlx::query("UPDATE messages SET revoked_at = ? WHERE seq = ?")
         .bind(now)
         .bind(seq)
-        .execute(&mut *tx)
+        .execute(&mut *db)
         .await
         .map_err(backend)?;
     sqlx::query("UPDATE deliveries SET revoked_at = ? WHERE message_seq = ?")
         .bind(now)
         .bind(seq)
-        .execute(&mut *tx)
+        .execute(&mut *db)
         .await
         .map_err(backend)?;
-    tx.commit().await.map_err(backend)?;
     Ok(RevokeOutcome::Revoked)
 }
 

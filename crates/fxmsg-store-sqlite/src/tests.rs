@@ -274,3 +274,44 @@ async fn unique_and_parent_violations_are_typed() {
         Err(StoreError::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn a_failing_write_in_a_group_commit_does_not_undo_its_neighbours() {
+    let (_dir, store) = store().await;
+    // Fired together, these land in shared transactions; every third reuses a taken ea.
+    let writes = (0..60).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let ea = if i % 3 == 0 {
+                "one".to_owned()
+            } else {
+                format!("corp{i}")
+            };
+            let corp = Corp {
+                corp_id: format!("G{i}"),
+                ea,
+                name: "g".into(),
+                created_at: 0,
+            };
+            store.create_corp(&corp).await
+        })
+    });
+    let results: Vec<_> = futures_util::future::join_all(writes)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    for (i, result) in results.iter().enumerate() {
+        let exists = store.corp(&format!("G{i}")).await.unwrap().is_some();
+        if i % 3 == 0 {
+            assert!(
+                matches!(result, Err(StoreError::Conflict(_))),
+                "{i}: {result:?}"
+            );
+            assert!(!exists);
+        } else {
+            assert!(result.is_ok(), "{i}: {result:?}");
+            assert!(exists);
+        }
+    }
+}

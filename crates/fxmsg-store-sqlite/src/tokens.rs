@@ -1,7 +1,7 @@
 //! Issued tokens, by hash.
 
 use fxmsg_store::{Result, TokenKind, TokenRecord};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::Row;
 
 use crate::backend;
@@ -18,13 +18,12 @@ fn token_from(kind: TokenKind, row: &SqliteRow) -> TokenRecord {
     }
 }
 
-pub async fn insert(db: &SqlitePool, t: &TokenRecord) -> Result<()> {
-    let mut tx = db.begin().await.map_err(backend)?;
+pub async fn insert(db: &mut SqliteConnection, t: &TokenRecord) -> Result<()> {
     // Expired tokens are useless; dropping them here keeps the table at its live size.
     sqlx::query("DELETE FROM tokens WHERE app_id = ? AND expires_at <= ?")
         .bind(&t.app_id)
         .bind(t.issued_at)
-        .execute(&mut *tx)
+        .execute(&mut *db)
         .await
         .map_err(backend)?;
     sqlx::query(
@@ -37,10 +36,10 @@ pub async fn insert(db: &SqlitePool, t: &TokenRecord) -> Result<()> {
     .bind(&t.corp_id)
     .bind(t.issued_at)
     .bind(t.expires_at)
-    .execute(&mut *tx)
+    .execute(&mut *db)
     .await
     .map_err(backend)?;
-    tx.commit().await.map_err(backend)
+    Ok(())
 }
 
 pub async fn newest(
@@ -82,7 +81,7 @@ pub async fn live(
 }
 
 pub async fn take(
-    db: &SqlitePool,
+    db: &mut SqliteConnection,
     kind: TokenKind,
     hash: &str,
     now: i64,

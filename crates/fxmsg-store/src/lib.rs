@@ -22,7 +22,7 @@ use serde_json::Value;
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// What can go wrong in a backend.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique value (ea, employee number, …) is already taken.
     #[error("already exists: {0}")]
