@@ -201,31 +201,6 @@ pub async fn set_employee_status(
     Ok(row.as_ref().map(employee_from))
 }
 
-pub async fn resolve_recipients(
-    db: &SqlitePool,
-    corp_id: &str,
-    ids: &[String],
-) -> Result<Vec<Option<String>>> {
-    // One query for the whole list: the ids travel as a JSON array, so 500 recipients are one bind.
-    let list = serde_json::to_string(ids).map_err(backend)?;
-    let rows = sqlx::query(
-        "SELECT j.value AS requested, e.open_user_id
-           FROM json_each(?) AS j
-           JOIN employees AS e
-             ON e.corp_id = ? AND e.status = 'active' AND (e.open_user_id = j.value OR e.user_id = j.value)",
-    )
-    .bind(list)
-    .bind(corp_id)
-    .fetch_all(db)
-    .await
-    .map_err(backend)?;
-    let found: std::collections::HashMap<String, String> = rows
-        .iter()
-        .map(|r| (r.get("requested"), r.get("open_user_id")))
-        .collect();
-    Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
-}
-
 pub async fn create_service_account(db: &mut SqliteConnection, a: &ServiceAccount) -> Result<()> {
     sqlx::query(
         "INSERT INTO service_accounts (service_id, corp_id, name, created_at) VALUES (?, ?, ?, ?)",

@@ -7,17 +7,23 @@
 //! server acknowledge a request only after its data is on disk.
 #![forbid(unsafe_code)]
 
+mod cache;
 mod directory;
 mod media;
 mod messages;
 mod tokens;
 mod writer;
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use cache::CacheMap;
 use futures_util::future::BoxFuture;
 use fxmsg_api::native::{
     App, Corp, Employee, EmployeeStatus, InboxItem, Message, MessageDetail, ServiceAccount,
@@ -37,6 +43,50 @@ use writer::Writer;
 pub struct SqliteStore {
     writer: Writer,
     reader: SqlitePool,
+    caches: Arc<Caches>,
+}
+
+/// What the send path reads on every request, kept in memory (see `cache`).
+#[derive(Default)]
+struct Caches {
+    tokens: CacheMap<String, TokenRecord>,
+    apps: CacheMap<String, AppRecord>,
+    corps: CacheMap<String, Corp>,
+    services: CacheMap<(String, String), ServiceAccount>,
+    directories: CacheMap<String, Arc<Directory>>,
+}
+
+/// A corp's employees by employee number and by `FSUID_…`: (open user id, active).
+struct Directory(HashMap<String, (String, bool)>);
+
+impl Directory {
+    fn of(employees: Vec<Employee>) -> Directory {
+        let mut ids = HashMap::with_capacity(employees.len() * 2);
+        for e in employees {
+            let active = e.status == EmployeeStatus::Active;
+            ids.insert(e.user_id, (e.open_user_id.clone(), active));
+            ids.insert(e.open_user_id.clone(), (e.open_user_id, active));
+        }
+        Directory(ids)
+    }
+}
+
+/// Returns the cached value, or loads it and caches it if it exists.
+async fn cached<K, V, Fut>(map: &CacheMap<K, V>, key: K, load: Fut) -> Result<Option<V>>
+where
+    K: Eq + Hash,
+    V: Clone,
+    Fut: Future<Output = Result<Option<V>>>,
+{
+    if let Some(value) = map.get(&key) {
+        return Ok(Some(value));
+    }
+    let generation = map.generation();
+    let loaded = load.await?;
+    if let Some(value) = &loaded {
+        map.fill(generation, key, value.clone());
+    }
+    Ok(loaded)
 }
 
 impl SqliteStore {
@@ -61,7 +111,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(backend)?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            caches: Arc::default(),
+        })
     }
 
     /// Waits for every queued write to commit, checkpoints the WAL and closes the read pool.
@@ -168,28 +222,42 @@ impl Store for SqliteStore {
 
     async fn create_corp(&self, corp: &Corp) -> Result<()> {
         let corp = corp.clone();
-        self.write(move |c| Box::pin(async move { directory::create_corp(c, &corp).await }))
-            .await
+        let id = corp.corp_id.clone();
+        let done = self
+            .write(move |c| Box::pin(async move { directory::create_corp(c, &corp).await }))
+            .await;
+        self.caches.corps.invalidate(&id);
+        done
     }
     async fn list_corps(&self) -> Result<Vec<Corp>> {
         directory::list_corps(&self.reader).await
     }
     async fn corp(&self, corp_id: &str) -> Result<Option<Corp>> {
-        directory::corp_where(&self.reader, "corp_id", corp_id).await
+        let load = directory::corp_where(&self.reader, "corp_id", corp_id);
+        cached(&self.caches.corps, corp_id.to_owned(), load).await
     }
     async fn corp_by_ea(&self, ea: &str) -> Result<Option<Corp>> {
         directory::corp_where(&self.reader, "ea", ea).await
     }
     async fn create_app(&self, app: &AppRecord) -> Result<()> {
         let app = app.clone();
-        self.write(move |c| Box::pin(async move { directory::create_app(c, &app).await }))
-            .await
+        let id = app.app.app_id.clone();
+        let done = self
+            .write(move |c| Box::pin(async move { directory::create_app(c, &app).await }))
+            .await;
+        self.caches.apps.invalidate(&id);
+        done
     }
     async fn list_apps(&self, corp_id: &str) -> Result<Vec<App>> {
         directory::list_apps(&self.reader, corp_id).await
     }
     async fn app(&self, app_id: &str) -> Result<Option<AppRecord>> {
-        directory::app(&self.reader, app_id).await
+        cached(
+            &self.caches.apps,
+            app_id.to_owned(),
+            directory::app(&self.reader, app_id),
+        )
+        .await
     }
     async fn set_app_enabled(
         &self,
@@ -197,16 +265,23 @@ impl Store for SqliteStore {
         app_id: &str,
         enabled: bool,
     ) -> Result<Option<App>> {
-        let (corp_id, app_id) = (corp_id.to_owned(), app_id.to_owned());
-        self.write(move |c| {
-            Box::pin(async move { directory::set_app_enabled(c, &corp_id, &app_id, enabled).await })
-        })
-        .await
+        let (corp_id, id) = (corp_id.to_owned(), app_id.to_owned());
+        let done = self
+            .write(move |c| {
+                Box::pin(async move { directory::set_app_enabled(c, &corp_id, &id, enabled).await })
+            })
+            .await;
+        self.caches.apps.invalidate(&app_id.to_owned());
+        done
     }
     async fn create_employee(&self, employee: &Employee) -> Result<()> {
         let employee = employee.clone();
-        self.write(move |c| Box::pin(async move { directory::create_employee(c, &employee).await }))
-            .await
+        let corp = employee.corp_id.clone();
+        let done = self
+            .write(move |c| Box::pin(async move { directory::create_employee(c, &employee).await }))
+            .await;
+        self.caches.directories.invalidate(&corp);
+        done
     }
     async fn list_employees(&self, corp_id: &str) -> Result<Vec<Employee>> {
         directory::list_employees(&self.reader, corp_id).await
@@ -220,27 +295,47 @@ impl Store for SqliteStore {
         open_user_id: &str,
         status: EmployeeStatus,
     ) -> Result<Option<Employee>> {
-        let (corp_id, open_user_id) = (corp_id.to_owned(), open_user_id.to_owned());
-        self.write(move |c| {
-            Box::pin(async move {
-                directory::set_employee_status(c, &corp_id, &open_user_id, status).await
+        let (corp, open_user_id) = (corp_id.to_owned(), open_user_id.to_owned());
+        let done = self
+            .write(move |c| {
+                Box::pin(async move {
+                    directory::set_employee_status(c, &corp, &open_user_id, status).await
+                })
             })
-        })
-        .await
+            .await;
+        self.caches.directories.invalidate(&corp_id.to_owned());
+        done
     }
     async fn resolve_recipients(
         &self,
         corp_id: &str,
         ids: &[String],
     ) -> Result<Vec<Option<String>>> {
-        directory::resolve_recipients(&self.reader, corp_id, ids).await
+        let load = async {
+            let employees = directory::list_employees(&self.reader, corp_id).await?;
+            Ok(Some(Arc::new(Directory::of(employees))))
+        };
+        let directory = cached(&self.caches.directories, corp_id.to_owned(), load)
+            .await?
+            .expect("a directory always loads");
+        Ok(ids
+            .iter()
+            .map(|id| match directory.0.get(id) {
+                Some((open_user_id, true)) => Some(open_user_id.clone()),
+                _ => None,
+            })
+            .collect())
     }
     async fn create_service_account(&self, account: &ServiceAccount) -> Result<()> {
         let account = account.clone();
-        self.write(move |c| {
-            Box::pin(async move { directory::create_service_account(c, &account).await })
-        })
-        .await
+        let key = (account.corp_id.clone(), account.service_id.clone());
+        let done = self
+            .write(move |c| {
+                Box::pin(async move { directory::create_service_account(c, &account).await })
+            })
+            .await;
+        self.caches.services.invalidate(&key);
+        done
     }
     async fn list_service_accounts(&self, corp_id: &str) -> Result<Vec<ServiceAccount>> {
         directory::list_service_accounts(&self.reader, corp_id).await
@@ -250,13 +345,20 @@ impl Store for SqliteStore {
         corp_id: &str,
         service_id: &str,
     ) -> Result<Option<ServiceAccount>> {
-        directory::service_account(&self.reader, corp_id, service_id).await
+        let key = (corp_id.to_owned(), service_id.to_owned());
+        let load = directory::service_account(&self.reader, corp_id, service_id);
+        cached(&self.caches.services, key, load).await
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
         let token = token.clone();
-        self.write(move |c| Box::pin(async move { tokens::insert(c, &token).await }))
-            .await
+        let now = token.issued_at;
+        let done = self
+            .write(move |c| Box::pin(async move { tokens::insert(c, &token).await }))
+            .await;
+        // The insert removed this app's expired tokens; forget every expired one.
+        self.caches.tokens.retain(|_, t| t.expires_at > now);
+        done
     }
     async fn newest_token(
         &self,
@@ -273,7 +375,11 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<TokenRecord>> {
-        tokens::live(&self.reader, kind, token_hash, now).await
+        if let Some(t) = self.caches.tokens.get(&token_hash.to_owned()) {
+            return Ok((t.kind == kind && t.expires_at > now).then_some(t));
+        }
+        let load = tokens::live(&self.reader, kind, token_hash, now);
+        cached(&self.caches.tokens, token_hash.to_owned(), load).await
     }
     async fn take_token(
         &self,
@@ -281,9 +387,12 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<TokenRecord>> {
-        let token_hash = token_hash.to_owned();
-        self.write(move |c| Box::pin(async move { tokens::take(c, kind, &token_hash, now).await }))
-            .await
+        let hash = token_hash.to_owned();
+        let done = self
+            .write(move |c| Box::pin(async move { tokens::take(c, kind, &hash, now).await }))
+            .await;
+        self.caches.tokens.invalidate(&token_hash.to_owned());
+        done
     }
 
     async fn insert_message(
