@@ -2,10 +2,12 @@
 
 use fxmsg_api::native::{App, Corp, Employee, EmployeeStatus, ServiceAccount};
 use fxmsg_store::{AppRecord, Result};
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use rusqlite::{params, Connection};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::Row;
 
 use crate::backend;
+use crate::writer::error;
 
 fn corp_from(row: &SqliteRow) -> Corp {
     Corp {
@@ -51,18 +53,6 @@ fn service_account_from(row: &SqliteRow) -> ServiceAccount {
     }
 }
 
-pub async fn create_corp(db: &mut SqliteConnection, corp: &Corp) -> Result<()> {
-    sqlx::query("INSERT INTO corps (corp_id, ea, name, created_at) VALUES (?, ?, ?, ?)")
-        .bind(&corp.corp_id)
-        .bind(&corp.ea)
-        .bind(&corp.name)
-        .bind(corp.created_at)
-        .execute(db)
-        .await
-        .map_err(backend)?;
-    Ok(())
-}
-
 pub async fn list_corps(db: &SqlitePool) -> Result<Vec<Corp>> {
     let rows = sqlx::query("SELECT * FROM corps ORDER BY created_at, corp_id")
         .fetch_all(db)
@@ -86,25 +76,6 @@ pub async fn corp_where(
     Ok(row.as_ref().map(corp_from))
 }
 
-pub async fn create_app(db: &mut SqliteConnection, record: &AppRecord) -> Result<()> {
-    let app = &record.app;
-    sqlx::query(
-        "INSERT INTO apps (app_id, corp_id, name, enabled, secret_hash, permanent_code_hash, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&app.app_id)
-    .bind(&app.corp_id)
-    .bind(&app.name)
-    .bind(app.enabled as i64)
-    .bind(&record.secret_hash)
-    .bind(&record.permanent_code_hash)
-    .bind(app.created_at)
-    .execute(db)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
 pub async fn list_apps(db: &SqlitePool, corp_id: &str) -> Result<Vec<App>> {
     let rows = sqlx::query("SELECT * FROM apps WHERE corp_id = ? ORDER BY created_at, app_id")
         .bind(corp_id)
@@ -125,39 +96,6 @@ pub async fn app(db: &SqlitePool, app_id: &str) -> Result<Option<AppRecord>> {
         secret_hash: row.get("secret_hash"),
         permanent_code_hash: row.get("permanent_code_hash"),
     }))
-}
-
-pub async fn set_app_enabled(
-    db: &mut SqliteConnection,
-    corp_id: &str,
-    app_id: &str,
-    enabled: bool,
-) -> Result<Option<App>> {
-    let row =
-        sqlx::query("UPDATE apps SET enabled = ? WHERE corp_id = ? AND app_id = ? RETURNING *")
-            .bind(enabled as i64)
-            .bind(corp_id)
-            .bind(app_id)
-            .fetch_optional(db)
-            .await
-            .map_err(backend)?;
-    Ok(row.as_ref().map(app_from))
-}
-
-pub async fn create_employee(db: &mut SqliteConnection, e: &Employee) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO employees (open_user_id, corp_id, user_id, name, status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&e.open_user_id)
-    .bind(&e.corp_id)
-    .bind(&e.user_id)
-    .bind(&e.name)
-    .bind(e.status.as_str())
-    .bind(e.created_at)
-    .execute(db)
-    .await
-    .map_err(backend)?;
-    Ok(())
 }
 
 pub async fn list_employees(db: &SqlitePool, corp_id: &str) -> Result<Vec<Employee>> {
@@ -183,38 +121,6 @@ pub async fn employee(db: &SqlitePool, corp_id: &str, id: &str) -> Result<Option
     Ok(row.as_ref().map(employee_from))
 }
 
-pub async fn set_employee_status(
-    db: &mut SqliteConnection,
-    corp_id: &str,
-    open_user_id: &str,
-    status: EmployeeStatus,
-) -> Result<Option<Employee>> {
-    let row = sqlx::query(
-        "UPDATE employees SET status = ? WHERE corp_id = ? AND open_user_id = ? RETURNING *",
-    )
-    .bind(status.as_str())
-    .bind(corp_id)
-    .bind(open_user_id)
-    .fetch_optional(db)
-    .await
-    .map_err(backend)?;
-    Ok(row.as_ref().map(employee_from))
-}
-
-pub async fn create_service_account(db: &mut SqliteConnection, a: &ServiceAccount) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO service_accounts (service_id, corp_id, name, created_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(&a.service_id)
-    .bind(&a.corp_id)
-    .bind(&a.name)
-    .bind(a.created_at)
-    .execute(db)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
 pub async fn list_service_accounts(db: &SqlitePool, corp_id: &str) -> Result<Vec<ServiceAccount>> {
     let rows = sqlx::query(
         "SELECT * FROM service_accounts WHERE corp_id = ? ORDER BY created_at, service_id",
@@ -238,4 +144,74 @@ pub async fn service_account(
         .await
         .map_err(backend)?;
     Ok(row.as_ref().map(service_account_from))
+}
+
+pub fn create_corp(db: &Connection, corp: &Corp) -> Result<()> {
+    db.prepare_cached("INSERT INTO corps (corp_id, ea, name, created_at) VALUES (?1, ?2, ?3, ?4)")
+        .and_then(|mut s| s.execute(params![corp.corp_id, corp.ea, corp.name, corp.created_at]))
+        .map(drop)
+        .map_err(error)
+}
+
+pub fn create_app(db: &Connection, record: &AppRecord) -> Result<()> {
+    let app = &record.app;
+    db.prepare_cached(
+        "INSERT INTO apps (app_id, corp_id, name, enabled, secret_hash, permanent_code_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            app.app_id,
+            app.corp_id,
+            app.name,
+            app.enabled as i64,
+            record.secret_hash,
+            record.permanent_code_hash,
+            app.created_at
+        ])
+    })
+    .map(drop)
+    .map_err(error)
+}
+
+/// Returns whether the app exists in the corp.
+pub fn set_app_enabled(
+    db: &Connection,
+    corp_id: &str,
+    app_id: &str,
+    enabled: bool,
+) -> Result<bool> {
+    db.prepare_cached("UPDATE apps SET enabled = ?1 WHERE corp_id = ?2 AND app_id = ?3")
+        .and_then(|mut s| s.execute(params![enabled as i64, corp_id, app_id]))
+        .map(|changed| changed == 1)
+        .map_err(error)
+}
+
+pub fn create_employee(db: &Connection, e: &Employee) -> Result<()> {
+    db.prepare_cached(
+        "INSERT INTO employees (open_user_id, corp_id, user_id, name, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| s.execute(params![e.open_user_id, e.corp_id, e.user_id, e.name, e.status.as_str(), e.created_at]))
+    .map(drop)
+    .map_err(error)
+}
+
+/// Returns whether the employee exists in the corp.
+pub fn set_employee_status(
+    db: &Connection,
+    corp_id: &str,
+    open_user_id: &str,
+    status: EmployeeStatus,
+) -> Result<bool> {
+    db.prepare_cached("UPDATE employees SET status = ?1 WHERE corp_id = ?2 AND open_user_id = ?3")
+        .and_then(|mut s| s.execute(params![status.as_str(), corp_id, open_user_id]))
+        .map(|changed| changed == 1)
+        .map_err(error)
+}
+
+pub fn create_service_account(db: &Connection, a: &ServiceAccount) -> Result<()> {
+    db.prepare_cached("INSERT INTO service_accounts (service_id, corp_id, name, created_at) VALUES (?1, ?2, ?3, ?4)")
+        .and_then(|mut s| s.execute(params![a.service_id, a.corp_id, a.name, a.created_at]))
+        .map(drop)
+        .map_err(error)
 }

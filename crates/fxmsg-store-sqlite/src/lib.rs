@@ -1,7 +1,7 @@
 //! The embedded default [`Store`]: SQLite in WAL mode.
 //!
-//! Writes go through one writer task that owns the only write connection and commits queued writes
-//! together (group commit, see `writer`), so write transactions are serialized and check-then-insert
+//! Writes go through one writer thread that owns the only write connection and commits queued
+//! writes together (group commit, see `writer`), so write transactions are serialized and check-then-insert
 //! logic (idempotency keys, media liveness) cannot race. Reads use a separate pool.
 //! `synchronous=FULL` makes every commit durable before a write returns, which is what lets the
 //! server acknowledge a request only after its data is on disk.
@@ -24,7 +24,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cache::CacheMap;
-use futures_util::future::BoxFuture;
 use fxmsg_api::native::{
     App, Corp, Employee, EmployeeStatus, InboxItem, Message, MessageDetail, ServiceAccount,
 };
@@ -35,7 +34,7 @@ use fxmsg_store::{
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, SqliteConnection};
+use sqlx::ConnectOptions;
 use writer::Writer;
 
 /// SQLite-backed store.
@@ -100,12 +99,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let mut writer = options.clone().connect().await.map_err(backend)?;
+        let mut migrator = options.clone().connect().await.map_err(backend)?;
         sqlx::migrate!("./migrations")
-            .run(&mut writer)
+            .run(&mut migrator)
             .await
             .map_err(backend)?;
-        let writer = Writer::start(writer);
+        sqlx::Connection::close(migrator).await.map_err(backend)?;
+        let writer = Writer::start(path)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -123,13 +123,8 @@ impl SqliteStore {
         let checkpoint = self
             .writer
             .write(|c| {
-                Box::pin(async move {
-                    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                        .execute(c)
-                        .await
-                        .map(drop)
-                        .map_err(backend)
-                })
+                c.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
+                    .map_err(writer::error)
             })
             .await;
         if let Err(e) = checkpoint {
@@ -142,7 +137,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, write: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
     {
         self.writer.write(write).await
     }
@@ -207,15 +202,10 @@ impl Store for SqliteStore {
     async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.write(move |c| {
-            Box::pin(async move {
-                sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-                    .bind(key)
-                    .bind(value)
-                    .execute(c)
-                    .await
-                    .map(drop)
-                    .map_err(backend)
-            })
+            c.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .and_then(|mut s| s.execute([key, value]))
+                .map(drop)
+                .map_err(writer::error)
         })
         .await
     }
@@ -223,9 +213,7 @@ impl Store for SqliteStore {
     async fn create_corp(&self, corp: &Corp) -> Result<()> {
         let corp = corp.clone();
         let id = corp.corp_id.clone();
-        let done = self
-            .write(move |c| Box::pin(async move { directory::create_corp(c, &corp).await }))
-            .await;
+        let done = self.write(move |c| directory::create_corp(c, &corp)).await;
         self.caches.corps.invalidate(&id);
         done
     }
@@ -242,9 +230,7 @@ impl Store for SqliteStore {
     async fn create_app(&self, app: &AppRecord) -> Result<()> {
         let app = app.clone();
         let id = app.app.app_id.clone();
-        let done = self
-            .write(move |c| Box::pin(async move { directory::create_app(c, &app).await }))
-            .await;
+        let done = self.write(move |c| directory::create_app(c, &app)).await;
         self.caches.apps.invalidate(&id);
         done
     }
@@ -265,20 +251,23 @@ impl Store for SqliteStore {
         app_id: &str,
         enabled: bool,
     ) -> Result<Option<App>> {
-        let (corp_id, id) = (corp_id.to_owned(), app_id.to_owned());
-        let done = self
-            .write(move |c| {
-                Box::pin(async move { directory::set_app_enabled(c, &corp_id, &id, enabled).await })
-            })
+        let (corp, id) = (corp_id.to_owned(), app_id.to_owned());
+        let found = self
+            .write(move |c| directory::set_app_enabled(c, &corp, &id, enabled))
             .await;
         self.caches.apps.invalidate(&app_id.to_owned());
-        done
+        if !found? {
+            return Ok(None);
+        }
+        Ok(directory::app(&self.reader, app_id)
+            .await?
+            .map(|record| record.app))
     }
     async fn create_employee(&self, employee: &Employee) -> Result<()> {
         let employee = employee.clone();
         let corp = employee.corp_id.clone();
         let done = self
-            .write(move |c| Box::pin(async move { directory::create_employee(c, &employee).await }))
+            .write(move |c| directory::create_employee(c, &employee))
             .await;
         self.caches.directories.invalidate(&corp);
         done
@@ -295,16 +284,15 @@ impl Store for SqliteStore {
         open_user_id: &str,
         status: EmployeeStatus,
     ) -> Result<Option<Employee>> {
-        let (corp, open_user_id) = (corp_id.to_owned(), open_user_id.to_owned());
-        let done = self
-            .write(move |c| {
-                Box::pin(async move {
-                    directory::set_employee_status(c, &corp, &open_user_id, status).await
-                })
-            })
+        let (corp, id) = (corp_id.to_owned(), open_user_id.to_owned());
+        let found = self
+            .write(move |c| directory::set_employee_status(c, &corp, &id, status))
             .await;
         self.caches.directories.invalidate(&corp_id.to_owned());
-        done
+        if !found? {
+            return Ok(None);
+        }
+        directory::employee(&self.reader, corp_id, open_user_id).await
     }
     async fn resolve_recipients(
         &self,
@@ -330,9 +318,7 @@ impl Store for SqliteStore {
         let account = account.clone();
         let key = (account.corp_id.clone(), account.service_id.clone());
         let done = self
-            .write(move |c| {
-                Box::pin(async move { directory::create_service_account(c, &account).await })
-            })
+            .write(move |c| directory::create_service_account(c, &account))
             .await;
         self.caches.services.invalidate(&key);
         done
@@ -353,9 +339,7 @@ impl Store for SqliteStore {
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
         let token = token.clone();
         let now = token.issued_at;
-        let done = self
-            .write(move |c| Box::pin(async move { tokens::insert(c, &token).await }))
-            .await;
+        let done = self.write(move |c| tokens::insert(c, &token)).await;
         // The insert removed this app's expired tokens; forget every expired one.
         self.caches.tokens.retain(|_, t| t.expires_at > now);
         done
@@ -387,12 +371,14 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<TokenRecord>> {
+        let Some(live) = tokens::live(&self.reader, kind, token_hash, now).await? else {
+            return Ok(None);
+        };
         let hash = token_hash.to_owned();
-        let done = self
-            .write(move |c| Box::pin(async move { tokens::take(c, kind, &hash, now).await }))
-            .await;
+        let taken = self.write(move |c| tokens::take(c, kind, &hash, now)).await;
         self.caches.tokens.invalidate(&token_hash.to_owned());
-        done
+        // Only the caller whose delete removed the row gets the token: single use under races too.
+        Ok(taken?.then_some(live))
     }
 
     async fn insert_message(
@@ -402,10 +388,8 @@ impl Store for SqliteStore {
     ) -> Result<InsertOutcome> {
         let message = message.clone();
         let key = key.cloned();
-        self.write(move |c| {
-            Box::pin(async move { messages::insert(c, &message, key.as_ref()).await })
-        })
-        .await
+        self.write(move |c| messages::insert(c, &message, key.as_ref()))
+            .await
     }
     async fn revoke_message(
         &self,
@@ -419,12 +403,8 @@ impl Store for SqliteStore {
             service_id.to_owned(),
             message_id.to_owned(),
         );
-        self.write(move |c| {
-            Box::pin(
-                async move { messages::revoke(c, &corp_id, &service_id, &message_id, now).await },
-            )
-        })
-        .await
+        self.write(move |c| messages::revoke(c, &corp_id, &service_id, &message_id, now))
+            .await
     }
     async fn list_messages(
         &self,
@@ -453,8 +433,7 @@ impl Store for SqliteStore {
 
     async fn insert_media(&self, media: &MediaRecord) -> Result<()> {
         let media = media.clone();
-        self.write(move |c| Box::pin(async move { media::insert(c, &media).await }))
-            .await
+        self.write(move |c| media::insert(c, &media)).await
     }
     async fn media(&self, corp_id: &str, media_id: &str) -> Result<Option<MediaRecord>> {
         media::live(&self.reader, corp_id, media_id).await
@@ -465,11 +444,14 @@ impl Store for SqliteStore {
         media_id: &str,
         now: i64,
     ) -> Result<Option<MediaRecord>> {
-        let (corp_id, media_id) = (corp_id.to_owned(), media_id.to_owned());
-        self.write(move |c| {
-            Box::pin(async move { media::delete(c, &corp_id, &media_id, now).await })
-        })
-        .await
+        let Some(live) = media::live(&self.reader, corp_id, media_id).await? else {
+            return Ok(None);
+        };
+        let (corp, id) = (corp_id.to_owned(), media_id.to_owned());
+        let deleted = self
+            .write(move |c| media::delete(c, &corp, &id, now))
+            .await?;
+        Ok(deleted.then_some(live))
     }
 }
 

@@ -1,10 +1,12 @@
 //! Media metadata; the bytes live in the object store.
 
 use fxmsg_store::{MediaKind, MediaRecord, Result};
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use rusqlite::{params, Connection};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::Row;
 
 use crate::backend;
+use crate::writer::error;
 
 fn media_from(row: &SqliteRow) -> MediaRecord {
     let kind = if row.get::<String, _>("kind") == "image" {
@@ -25,26 +27,6 @@ fn media_from(row: &SqliteRow) -> MediaRecord {
     }
 }
 
-pub async fn insert(db: &mut SqliteConnection, m: &MediaRecord) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO media (media_id, corp_id, app_id, kind, content_type, file_name, size, object_key, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&m.media_id)
-    .bind(&m.corp_id)
-    .bind(&m.app_id)
-    .bind(m.kind.as_str())
-    .bind(&m.content_type)
-    .bind(&m.file_name)
-    .bind(m.size)
-    .bind(&m.object_key)
-    .bind(m.created_at)
-    .execute(db)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
 pub async fn live(db: &SqlitePool, corp_id: &str, media_id: &str) -> Result<Option<MediaRecord>> {
     let row = sqlx::query(
         "SELECT * FROM media WHERE corp_id = ? AND media_id = ? AND deleted_at IS NULL",
@@ -57,20 +39,32 @@ pub async fn live(db: &SqlitePool, corp_id: &str, media_id: &str) -> Result<Opti
     Ok(row.as_ref().map(media_from))
 }
 
-pub async fn delete(
-    db: &mut SqliteConnection,
-    corp_id: &str,
-    media_id: &str,
-    now: i64,
-) -> Result<Option<MediaRecord>> {
-    let row = sqlx::query(
-        "UPDATE media SET deleted_at = ? WHERE corp_id = ? AND media_id = ? AND deleted_at IS NULL RETURNING *",
+pub fn insert(db: &Connection, m: &MediaRecord) -> Result<()> {
+    db.prepare_cached(
+        "INSERT INTO media (media_id, corp_id, app_id, kind, content_type, file_name, size, object_key, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
-    .bind(now)
-    .bind(corp_id)
-    .bind(media_id)
-    .fetch_optional(db)
-    .await
-    .map_err(backend)?;
-    Ok(row.as_ref().map(media_from))
+    .and_then(|mut s| {
+        s.execute(params![
+            m.media_id,
+            m.corp_id,
+            m.app_id,
+            m.kind.as_str(),
+            m.content_type,
+            m.file_name,
+            m.size,
+            m.object_key,
+            m.created_at
+        ])
+    })
+    .map(drop)
+    .map_err(error)
+}
+
+/// Marks live media deleted; returns whether this call deleted it.
+pub fn delete(db: &Connection, corp_id: &str, media_id: &str, now: i64) -> Result<bool> {
+    db.prepare_cached("UPDATE media SET deleted_at = ?1 WHERE corp_id = ?2 AND media_id = ?3 AND deleted_at IS NULL")
+        .and_then(|mut s| s.execute(params![now, corp_id, media_id]))
+        .map(|changed| changed == 1)
+        .map_err(error)
 }

@@ -3,15 +3,14 @@
 use fxmsg_api::native::{Delivery, InboxItem, Message, MessageDetail};
 use fxmsg_store::{
     delivery_state, Cursor, IdempotencyKey, InsertOutcome, MessageFilter, NewMessage, Result,
-    RevokeOutcome,
+    RevokeOutcome, StoreError,
 };
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use rusqlite::{params, Connection, OptionalExtension};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::backend;
-
-/// Inbox rows per INSERT statement: 4 binds each stays far below SQLite's bind limit.
-const DELIVERY_CHUNK: usize = 250;
+use crate::writer::error;
 
 fn json_column<T: serde::de::DeserializeOwned + Default>(row: &SqliteRow, column: &str) -> T {
     serde_json::from_str(&row.get::<String, _>(column)).unwrap_or_default()
@@ -32,136 +31,6 @@ fn message_from(row: &SqliteRow) -> Message {
         created_at: row.get("created_at"),
         revoked_at: row.get("revoked_at"),
     }
-}
-
-pub async fn insert(
-    db: &mut SqliteConnection,
-    new: &NewMessage,
-    key: Option<&IdempotencyKey>,
-) -> Result<InsertOutcome> {
-    let m = &new.message;
-    if let Some(key) = key {
-        let first = sqlx::query(
-            "SELECT body_hash, response FROM idempotency_keys
-              WHERE corp_id = ? AND app_id = ? AND key = ? AND created_at >= ?",
-        )
-        .bind(&m.corp_id)
-        .bind(&m.app_id)
-        .bind(&key.key)
-        .bind(key.not_before)
-        .fetch_optional(&mut *db)
-        .await
-        .map_err(backend)?;
-        if let Some(row) = first {
-            return Ok(InsertOutcome::Replayed {
-                body_hash: row.get("body_hash"),
-                response: row.get("response"),
-            });
-        }
-    }
-    for media_id in &new.media_ids {
-        let live = sqlx::query(
-            "SELECT 1 FROM media WHERE corp_id = ? AND media_id = ? AND deleted_at IS NULL",
-        )
-        .bind(&m.corp_id)
-        .bind(media_id)
-        .fetch_optional(&mut *db)
-        .await
-        .map_err(backend)?;
-        if live.is_none() {
-            return Ok(InsertOutcome::MissingMedia(media_id.clone()));
-        }
-    }
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO messages (message_id, corp_id, app_id, service_id, msg_type, content, recipients, invalid_users,
-                               raw_request, third_trace_id, trace_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-    )
-    .bind(&m.message_id)
-    .bind(&m.corp_id)
-    .bind(&m.app_id)
-    .bind(&m.service_id)
-    .bind(&m.msg_type)
-    .bind(m.content.to_string())
-    .bind(serde_json::to_string(&m.recipients).map_err(backend)?)
-    .bind(serde_json::to_string(&m.invalid_users).map_err(backend)?)
-    .bind(new.raw_request.to_string())
-    .bind(&m.third_trace_id)
-    .bind(&m.trace_id)
-    .bind(m.created_at)
-    .fetch_one(&mut *db)
-    .await
-    .map_err(backend)?;
-    for chunk in m.recipients.chunks(DELIVERY_CHUNK) {
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO deliveries (message_seq, corp_id, open_user_id, delivered_at) ",
-        );
-        insert.push_values(chunk, |mut row, user| {
-            row.push_bind(seq)
-                .push_bind(&m.corp_id)
-                .push_bind(user)
-                .push_bind(m.created_at);
-        });
-        insert.build().execute(&mut *db).await.map_err(backend)?;
-    }
-    if let Some(key) = key {
-        sqlx::query(
-            "INSERT INTO idempotency_keys (corp_id, app_id, key, body_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (corp_id, app_id, key) DO UPDATE
-                SET body_hash = excluded.body_hash, response = excluded.response, created_at = excluded.created_at",
-        )
-        .bind(&m.corp_id)
-        .bind(&m.app_id)
-        .bind(&key.key)
-        .bind(&key.body_hash)
-        .bind(&key.response)
-        .bind(m.created_at)
-        .execute(&mut *db)
-        .await
-        .map_err(backend)?;
-    }
-    Ok(InsertOutcome::Inserted)
-}
-
-pub async fn revoke(
-    db: &mut SqliteConnection,
-    corp_id: &str,
-    service_id: &str,
-    message_id: &str,
-    now: i64,
-) -> Result<RevokeOutcome> {
-    let row = sqlx::query(
-        "SELECT seq, service_id, revoked_at FROM messages WHERE corp_id = ? AND message_id = ?",
-    )
-    .bind(corp_id)
-    .bind(message_id)
-    .fetch_optional(&mut *db)
-    .await
-    .map_err(backend)?;
-    let Some(row) = row else {
-        return Ok(RevokeOutcome::NotFound);
-    };
-    let sent_as: Option<String> = row.get("service_id");
-    if sent_as.is_some_and(|s| s != service_id) {
-        return Ok(RevokeOutcome::NotFound);
-    }
-    if row.get::<Option<i64>, _>("revoked_at").is_some() {
-        return Ok(RevokeOutcome::AlreadyRevoked);
-    }
-    let seq: i64 = row.get("seq");
-    sqlx::query("UPDATE messages SET revoked_at = ? WHERE seq = ?")
-        .bind(now)
-        .bind(seq)
-        .execute(&mut *db)
-        .await
-        .map_err(backend)?;
-    sqlx::query("UPDATE deliveries SET revoked_at = ? WHERE message_seq = ?")
-        .bind(now)
-        .bind(seq)
-        .execute(&mut *db)
-        .await
-        .map_err(backend)?;
-    Ok(RevokeOutcome::Revoked)
 }
 
 pub async fn list(
@@ -280,4 +149,119 @@ pub async fn inbox(
         message: message_from(row),
         state: delivery_state(row.get("delivery_revoked_at")).into(),
     }))
+}
+
+pub fn insert(
+    db: &Connection,
+    new: &NewMessage,
+    key: Option<&IdempotencyKey>,
+) -> Result<InsertOutcome> {
+    let m = &new.message;
+    if let Some(key) = key {
+        let first = db
+            .prepare_cached(
+                "SELECT body_hash, response FROM idempotency_keys
+                  WHERE corp_id = ?1 AND app_id = ?2 AND key = ?3 AND created_at >= ?4",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![m.corp_id, m.app_id, key.key, key.not_before], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+            })
+            .map_err(error)?;
+        if let Some((body_hash, response)) = first {
+            return Ok(InsertOutcome::Replayed {
+                body_hash,
+                response,
+            });
+        }
+    }
+    for media_id in &new.media_ids {
+        let live = db
+            .prepare_cached(
+                "SELECT 1 FROM media WHERE corp_id = ?1 AND media_id = ?2 AND deleted_at IS NULL",
+            )
+            .and_then(|mut s| s.exists(params![m.corp_id, media_id]))
+            .map_err(error)?;
+        if !live {
+            return Ok(InsertOutcome::MissingMedia(media_id.clone()));
+        }
+    }
+    let json =
+        |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Backend(e.to_string()));
+    let (recipients, invalid_users) = (json(&m.recipients)?, json(&m.invalid_users)?);
+    let seq: i64 = db
+        .prepare_cached(
+            "INSERT INTO messages (message_id, corp_id, app_id, service_id, msg_type, content, recipients, invalid_users,
+                                   raw_request, third_trace_id, trace_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING seq",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    m.message_id,
+                    m.corp_id,
+                    m.app_id,
+                    m.service_id,
+                    m.msg_type,
+                    m.content.to_string(),
+                    recipients,
+                    invalid_users,
+                    new.raw_request.to_string(),
+                    m.third_trace_id,
+                    m.trace_id,
+                    m.created_at
+                ],
+                |r| r.get(0),
+            )
+        })
+        .map_err(error)?;
+    let mut deliver = db
+        .prepare_cached("INSERT INTO deliveries (message_seq, corp_id, open_user_id, delivered_at) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(error)?;
+    for user in &m.recipients {
+        deliver
+            .execute(params![seq, m.corp_id, user, m.created_at])
+            .map_err(error)?;
+    }
+    if let Some(key) = key {
+        db.prepare_cached(
+            "INSERT INTO idempotency_keys (corp_id, app_id, key, body_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (corp_id, app_id, key) DO UPDATE
+                SET body_hash = excluded.body_hash, response = excluded.response, created_at = excluded.created_at",
+        )
+        .and_then(|mut s| s.execute(params![m.corp_id, m.app_id, key.key, key.body_hash, key.response, m.created_at]))
+        .map_err(error)?;
+    }
+    Ok(InsertOutcome::Inserted)
+}
+
+pub fn revoke(
+    db: &Connection,
+    corp_id: &str,
+    service_id: &str,
+    message_id: &str,
+    now: i64,
+) -> Result<RevokeOutcome> {
+    let found: Option<(i64, Option<String>, Option<i64>)> = db
+        .prepare_cached("SELECT seq, service_id, revoked_at FROM messages WHERE corp_id = ?1 AND message_id = ?2")
+        .and_then(|mut s| s.query_row(params![corp_id, message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+        .map_err(error)?;
+    let Some((seq, sent_as, revoked_at)) = found else {
+        return Ok(RevokeOutcome::NotFound);
+    };
+    if sent_as.is_some_and(|s| s != service_id) {
+        return Ok(RevokeOutcome::NotFound);
+    }
+    if revoked_at.is_some() {
+        return Ok(RevokeOutcome::AlreadyRevoked);
+    }
+    db.prepare_cached("UPDATE messages SET revoked_at = ?1 WHERE seq = ?2")
+        .and_then(|mut s| s.execute(params![now, seq]))
+        .map_err(error)?;
+    db.prepare_cached("UPDATE deliveries SET revoked_at = ?1 WHERE message_seq = ?2")
+        .and_then(|mut s| s.execute(params![now, seq]))
+        .map_err(error)?;
+    Ok(RevokeOutcome::Revoked)
 }

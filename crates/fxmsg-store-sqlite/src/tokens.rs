@@ -1,10 +1,12 @@
 //! Issued tokens, by hash.
 
 use fxmsg_store::{Result, TokenKind, TokenRecord};
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use rusqlite::{params, Connection};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::Row;
 
 use crate::backend;
+use crate::writer::error;
 
 fn token_from(kind: TokenKind, row: &SqliteRow) -> TokenRecord {
     TokenRecord {
@@ -16,30 +18,6 @@ fn token_from(kind: TokenKind, row: &SqliteRow) -> TokenRecord {
         issued_at: row.get("issued_at"),
         expires_at: row.get("expires_at"),
     }
-}
-
-pub async fn insert(db: &mut SqliteConnection, t: &TokenRecord) -> Result<()> {
-    // Expired tokens are useless; dropping them here keeps the table at its live size.
-    sqlx::query("DELETE FROM tokens WHERE app_id = ? AND expires_at <= ?")
-        .bind(&t.app_id)
-        .bind(t.issued_at)
-        .execute(&mut *db)
-        .await
-        .map_err(backend)?;
-    sqlx::query(
-        "INSERT INTO tokens (token_hash, kind, nonce, app_id, corp_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&t.token_hash)
-    .bind(t.kind.as_str())
-    .bind(&t.nonce)
-    .bind(&t.app_id)
-    .bind(&t.corp_id)
-    .bind(t.issued_at)
-    .bind(t.expires_at)
-    .execute(&mut *db)
-    .await
-    .map_err(backend)?;
-    Ok(())
 }
 
 pub async fn newest(
@@ -80,20 +58,25 @@ pub async fn live(
     Ok(row.map(|r| token_from(kind, &r)))
 }
 
-pub async fn take(
-    db: &mut SqliteConnection,
-    kind: TokenKind,
-    hash: &str,
-    now: i64,
-) -> Result<Option<TokenRecord>> {
-    let row = sqlx::query(
-        "DELETE FROM tokens WHERE token_hash = ? AND kind = ? AND expires_at > ? RETURNING *",
+pub fn insert(db: &Connection, t: &TokenRecord) -> Result<()> {
+    // Expired tokens are useless; dropping them here keeps the table at its live size.
+    db.prepare_cached("DELETE FROM tokens WHERE app_id = ?1 AND expires_at <= ?2")
+        .and_then(|mut s| s.execute(params![t.app_id, t.issued_at]))
+        .map_err(error)?;
+    db.prepare_cached(
+        "INSERT INTO tokens (token_hash, kind, nonce, app_id, corp_id, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
-    .bind(hash)
-    .bind(kind.as_str())
-    .bind(now)
-    .fetch_optional(db)
-    .await
-    .map_err(backend)?;
-    Ok(row.map(|r| token_from(kind, &r)))
+    .and_then(|mut s| {
+        s.execute(params![t.token_hash, t.kind.as_str(), t.nonce, t.app_id, t.corp_id, t.issued_at, t.expires_at])
+    })
+    .map(drop)
+    .map_err(error)
+}
+
+/// Deletes a live token; returns whether this call was the one that removed it.
+pub fn take(db: &Connection, kind: TokenKind, hash: &str, now: i64) -> Result<bool> {
+    db.prepare_cached("DELETE FROM tokens WHERE token_hash = ?1 AND kind = ?2 AND expires_at > ?3")
+        .and_then(|mut s| s.execute(params![hash, kind.as_str(), now]))
+        .map(|deleted| deleted == 1)
+        .map_err(error)
 }

@@ -1,14 +1,15 @@
-//! Group commit: one task owns the only write connection. It takes every write queued at the
-//! moment, runs each inside its own SAVEPOINT (a failing write is rolled back alone), commits them
-//! in one transaction, and only then answers each caller. Under load one fsync covers many
-//! requests; alone, a write commits immediately.
+//! Group commit on a dedicated writer thread. The thread owns the only write connection
+//! (synchronous `rusqlite`, so a statement is a function call rather than a hand-off to another
+//! thread). It takes every write queued at the moment, runs each inside its own SAVEPOINT (a
+//! failing write is rolled back alone), commits them in one transaction, and only then answers each
+//! caller. Under load one fsync covers many requests; alone, a write commits immediately.
 
-use futures_util::future::BoxFuture;
+use std::path::Path;
+use std::time::Duration;
+
 use fxmsg_store::{Result, StoreError};
-use sqlx::SqliteConnection;
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
-
-use crate::backend;
 
 /// Most writes committed by one transaction.
 const MAX_BATCH: usize = 256;
@@ -17,10 +18,10 @@ const QUEUE: usize = 4096;
 
 /// One queued write, type-erased so writes of every result type share the queue.
 trait Job: Send {
-    /// Runs the write on the connection; says whether it succeeded.
-    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool>;
+    /// Runs the write; says whether it succeeded.
+    fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the transaction's fate is known.
-    fn finish(self: Box<Self>, committed: Result<(), StoreError>);
+    fn finish(self: Box<Self>, committed: Result<()>);
 }
 
 struct Typed<T, F> {
@@ -32,19 +33,17 @@ struct Typed<T, F> {
 impl<T, F> Job for Typed<T, F>
 where
     T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
 {
-    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool> {
+    fn run(&mut self, conn: &Connection) -> bool {
         let write = self.write.take().expect("a job runs once");
-        Box::pin(async move {
-            let result = write(conn).await;
-            let ok = result.is_ok();
-            self.result = Some(result);
-            ok
-        })
+        let result = write(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
     }
 
-    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
+    fn finish(self: Box<Self>, committed: Result<()>) {
         let answer = match (committed, self.result) {
             (Err(e), _) => Err(e),
             (Ok(()), Some(result)) => result,
@@ -61,18 +60,28 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on `conn`.
-    pub fn start(conn: SqliteConnection) -> Writer {
+    /// Opens the write connection on `path` (already migrated) and starts the writer thread.
+    pub fn start(path: &Path) -> Result<Writer> {
+        let conn = Connection::open(path).map_err(error)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(error)?;
+        conn.set_prepared_statement_cache_capacity(64);
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(conn, queue));
-        Writer { jobs }
+        std::thread::Builder::new()
+            .name("fxmsg-writer".into())
+            .spawn(move || run(conn, queue))
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Writer { jobs })
     }
 
     /// Queues `write` and returns its result after the transaction holding it has committed.
     pub async fn write<T, F>(&self, write: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(Typed {
@@ -90,40 +99,55 @@ impl Writer {
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Box<dyn Job>>) {
+fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let committed = commit_batch(&mut conn, &mut batch).await;
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let committed = commit_batch(&conn, &mut batch);
         for job in batch.drain(..) {
             job.finish(committed.clone());
         }
     }
-    let _ = sqlx::Connection::close(conn).await;
 }
 
-async fn commit_batch(conn: &mut SqliteConnection, batch: &mut [Box<dyn Job>]) -> Result<()> {
-    exec(conn, "BEGIN IMMEDIATE").await?;
-    let outcome = async {
+fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
+    let outcome = (|| {
         for job in batch.iter_mut() {
-            exec(conn, "SAVEPOINT job").await?;
-            if !job.run(conn).await {
-                exec(conn, "ROLLBACK TO job").await?;
+            conn.execute_batch("SAVEPOINT job").map_err(error)?;
+            if !job.run(conn) {
+                conn.execute_batch("ROLLBACK TO job").map_err(error)?;
             }
-            exec(conn, "RELEASE job").await?;
+            conn.execute_batch("RELEASE job").map_err(error)?;
         }
-        exec(conn, "COMMIT").await
-    }
-    .await;
+        conn.execute_batch("COMMIT").map_err(error)
+    })();
     if outcome.is_err() {
-        let _ = exec(conn, "ROLLBACK").await;
+        let _ = conn.execute_batch("ROLLBACK");
     }
     outcome
 }
 
-async fn exec(conn: &mut SqliteConnection, sql: &str) -> Result<()> {
-    sqlx::query(sql)
-        .execute(conn)
-        .await
-        .map(drop)
-        .map_err(backend)
+/// Maps a driver error: unique violations are conflicts, foreign-key violations a missing parent.
+pub fn error(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ffi;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, message) => {
+            let what = message.clone().unwrap_or_else(|| e.to_string());
+            match f.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    StoreError::Conflict(what)
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound(what),
+                _ => StoreError::Backend(what),
+            }
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
 }
