@@ -64,15 +64,19 @@ impl Writer {
     pub fn start(path: &Path) -> Result<Writer> {
         let conn = Connection::open(path).map_err(error)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
+        // Savepoint journals stay in memory; checkpoints run on their own thread, never inside a
+        // commit batch, so a checkpoint cannot stall the requests waiting on that batch.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(error)?;
         conn.set_prepared_statement_cache_capacity(64);
+        let checkpointer = Checkpointer::start(path)?;
         let (jobs, queue) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("fxmsg-writer".into())
-            .spawn(move || run(conn, queue))
+            .spawn(move || run(conn, queue, checkpointer))
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(Writer { jobs })
     }
@@ -99,7 +103,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>) {
+fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, checkpointer: Checkpointer) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
@@ -113,6 +117,42 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>) {
         for job in batch.drain(..) {
             job.finish(committed.clone());
         }
+        checkpointer.nudge();
+    }
+}
+
+/// Least time between two checkpoints.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// A thread with its own connection that copies the WAL back into the database after writes, at
+/// most every [`CHECKPOINT_EVERY`]. Passive checkpoints never block the writer or readers.
+struct Checkpointer {
+    wake: std::sync::mpsc::SyncSender<()>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let conn = Connection::open(path).map_err(error)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
+        let (wake, nudges) = std::sync::mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new()
+            .name("fxmsg-checkpoint".into())
+            .spawn(move || {
+                while nudges.recv().is_ok() {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "checkpoint failed");
+                    }
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                }
+            })
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Checkpointer { wake })
+    }
+
+    /// Asks for a checkpoint; a request already pending covers this one.
+    fn nudge(&self) {
+        let _ = self.wake.try_send(());
     }
 }
 

@@ -73,14 +73,23 @@ async fn every_acknowledged_send_survives_sigkill() {
             let (client, acked) = (client.clone(), acked.clone());
             tokio::spawn(async move {
                 let to = ["1000", "1001", "1002", "1003", "1004"];
-                while let Ok(sent) = client.send(&SendMessage::text(to, "durable?")).await {
-                    acked.lock().unwrap().push(sent.message_id);
+                loop {
+                    match client.send(&SendMessage::text(to, "durable?")).await {
+                        Ok(sent) => acked.lock().unwrap().push(sent.message_id),
+                        // The server was killed under us: that ends this sender.
+                        Err(fxmsg_client::Error::Transport(_)) => return None,
+                        Err(other) => return Some(other.to_string()),
+                    }
                 }
             })
         })
         .collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     while acked.lock().unwrap().len() < 100 {
+        if let Some(stopped) = senders.iter().position(|s| s.is_finished()) {
+            let why = senders.into_iter().nth(stopped).unwrap().await.unwrap();
+            panic!("a sender stopped before the kill: {why:?}");
+        }
         assert!(
             Instant::now() < deadline,
             "sends were not acknowledged in time"
@@ -91,7 +100,11 @@ async fn every_acknowledged_send_survives_sigkill() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     for sender in senders {
-        sender.await.unwrap();
+        assert_eq!(
+            sender.await.unwrap(),
+            None,
+            "only the kill may stop a sender"
+        );
     }
     let acked = acked.lock().unwrap().clone();
 
