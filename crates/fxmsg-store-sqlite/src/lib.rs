@@ -52,6 +52,7 @@ struct Caches {
     apps: CacheMap<String, AppRecord>,
     corps: CacheMap<String, Corp>,
     services: CacheMap<(String, String), ServiceAccount>,
+    media: CacheMap<(String, String), MediaRecord>,
     directories: CacheMap<String, Arc<Directory>>,
 }
 
@@ -383,11 +384,9 @@ impl Store for SqliteStore {
 
     async fn insert_message(
         &self,
-        message: &NewMessage,
-        key: Option<&IdempotencyKey>,
+        message: NewMessage,
+        key: Option<IdempotencyKey>,
     ) -> Result<InsertOutcome> {
-        let message = message.clone();
-        let key = key.cloned();
         self.write(move |c| messages::insert(c, &message, key.as_ref()))
             .await
     }
@@ -436,7 +435,13 @@ impl Store for SqliteStore {
         self.write(move |c| media::insert(c, &media)).await
     }
     async fn media(&self, corp_id: &str, media_id: &str) -> Result<Option<MediaRecord>> {
-        media::live(&self.reader, corp_id, media_id).await
+        let key = (corp_id.to_owned(), media_id.to_owned());
+        cached(
+            &self.caches.media,
+            key,
+            media::live(&self.reader, corp_id, media_id),
+        )
+        .await
     }
     async fn delete_media(
         &self,
@@ -448,10 +453,11 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         let (corp, id) = (corp_id.to_owned(), media_id.to_owned());
-        let deleted = self
-            .write(move |c| media::delete(c, &corp, &id, now))
-            .await?;
-        Ok(deleted.then_some(live))
+        let deleted = self.write(move |c| media::delete(c, &corp, &id, now)).await;
+        self.caches
+            .media
+            .invalidate(&(corp_id.to_owned(), media_id.to_owned()));
+        Ok(deleted?.then_some(live))
     }
 }
 

@@ -80,7 +80,7 @@ async fn a_message_and_all_its_inbox_rows_commit_together() {
     let mut m = message("m1", "C1", &[], 1);
     m.message.recipients = users.clone();
     assert_eq!(
-        store.insert_message(&m, None).await.unwrap(),
+        store.insert_message(m, None).await.unwrap(),
         InsertOutcome::Inserted
     );
     let detail = store.message(Some("C1"), "m1").await.unwrap().unwrap();
@@ -101,11 +101,11 @@ async fn a_repeated_idempotency_key_replays_and_writes_nothing() {
         not_before: 0,
     };
     store
-        .insert_message(&message("m1", "C1", &["UC10"], 10), Some(&key))
+        .insert_message(message("m1", "C1", &["UC10"], 10), Some(key.clone()))
         .await
         .unwrap();
     let again = store
-        .insert_message(&message("m2", "C1", &["UC10"], 20), Some(&key))
+        .insert_message(message("m2", "C1", &["UC10"], 20), Some(key.clone()))
         .await
         .unwrap();
     assert_eq!(
@@ -118,7 +118,7 @@ async fn a_repeated_idempotency_key_replays_and_writes_nothing() {
     assert!(store.message(None, "m2").await.unwrap().is_none());
     // The same key in another corp is a different key.
     let other = store
-        .insert_message(&message("m3", "C2", &["UC20"], 20), Some(&key))
+        .insert_message(message("m3", "C2", &["UC20"], 20), Some(key.clone()))
         .await
         .unwrap();
     assert_eq!(other, InsertOutcome::Inserted);
@@ -129,7 +129,7 @@ async fn a_repeated_idempotency_key_replays_and_writes_nothing() {
     };
     assert_eq!(
         store
-            .insert_message(&message("m4", "C1", &["UC10"], 30), Some(&late))
+            .insert_message(message("m4", "C1", &["UC10"], 30), Some(late.clone()))
             .await
             .unwrap(),
         InsertOutcome::Inserted
@@ -154,7 +154,7 @@ async fn a_send_with_missing_media_writes_nothing() {
     let mut m = message("m1", "C1", &["UC10"], 1);
     m.media_ids = vec!["img".into()];
     assert_eq!(
-        store.insert_message(&m, None).await.unwrap(),
+        store.insert_message(m, None).await.unwrap(),
         InsertOutcome::MissingMedia("img".into())
     );
     assert!(store.message(None, "m1").await.unwrap().is_none());
@@ -170,7 +170,7 @@ async fn a_send_with_missing_media_writes_nothing() {
 async fn revoke_is_scoped_by_corp_and_repeatable() {
     let (_dir, store) = store().await;
     store
-        .insert_message(&message("m1", "C1", &["UC10", "UC11"], 1), None)
+        .insert_message(message("m1", "C1", &["UC10", "UC11"], 1), None)
         .await
         .unwrap();
     assert_eq!(
@@ -197,7 +197,7 @@ async fn listings_page_newest_first_with_a_cursor() {
     let (_dir, store) = store().await;
     for i in 0..5 {
         store
-            .insert_message(&message(&format!("m{i}"), "C1", &["UC10"], i), None)
+            .insert_message(message(&format!("m{i}"), "C1", &["UC10"], i), None)
             .await
             .unwrap();
     }

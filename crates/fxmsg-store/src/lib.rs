@@ -301,8 +301,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a message and its inbox rows atomically, honouring the idempotency key.
     async fn insert_message(
         &self,
-        message: &NewMessage,
-        key: Option<&IdempotencyKey>,
+        message: NewMessage,
+        key: Option<IdempotencyKey>,
     ) -> Result<InsertOutcome>;
     /// Marks the message revoked for every recipient.
     async fn revoke_message(

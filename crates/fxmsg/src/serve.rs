@@ -1,5 +1,7 @@
 //! `fxmsg serve`: logging, the first-start banner, and the server until SIGINT/SIGTERM.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -42,22 +44,33 @@ pub async fn run(args: ServeArgs) -> ExitCode {
 
 /// Prints what a newcomer needs, once: secrets created by this start are never shown again.
 fn print_banner(base: &str, data_dir: &str, boot: &Bootstrap) {
-    println!("fxmsg listening on {base} (data in {data_dir})");
+    let mut out = String::new();
+    banner(&mut out, base, data_dir, boot);
+    // A closed stdout (`fxmsg serve | head`) must not take the server down: ignore write errors.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+}
+
+fn banner(out: &mut String, base: &str, data_dir: &str, boot: &Bootstrap) {
+    let _ = writeln!(out, "fxmsg listening on {base} (data in {data_dir})");
     if let Some(token) = &boot.admin_token {
-        println!("\nadmin token (shown once; use with `fxmsg admin` or /api/v1):\n  admin_token: {token}");
+        let _ = writeln!(out, "\nadmin token (shown once; use with `fxmsg admin` or /api/v1):\n  admin_token: {token}");
     }
     let Some(demo) = &boot.demo else { return };
-    println!("\nDemo corp created (secrets shown once):");
-    println!("  ea: {}", demo.corp.ea);
-    println!("  corpId: {}", demo.corp.corp_id);
-    println!("  appId: {}", demo.app.app.app_id);
-    println!("  appSecret: {}", demo.app.app_secret);
-    println!("  permanentCode: {}", demo.app.permanent_code);
-    println!("  serviceId: {}", demo.service_account.service_id);
+    let _ = writeln!(out, "\nDemo corp created (secrets shown once):");
+    let _ = writeln!(out, "  ea: {}", demo.corp.ea);
+    let _ = writeln!(out, "  corpId: {}", demo.corp.corp_id);
+    let _ = writeln!(out, "  appId: {}", demo.app.app.app_id);
+    let _ = writeln!(out, "  appSecret: {}", demo.app.app_secret);
+    let _ = writeln!(out, "  permanentCode: {}", demo.app.permanent_code);
+    let _ = writeln!(out, "  serviceId: {}", demo.service_account.service_id);
     for e in &demo.employees {
-        println!("  employee: {} {} {}", e.user_id, e.open_user_id, e.name);
+        let _ = writeln!(
+            out,
+            "  employee: {} {} {}",
+            e.user_id, e.open_user_id, e.name
+        );
     }
-    println!(
+    let _ = writeln!(out,
         "\nSend a text message to employee 1000:\n\n\
 TOKEN=$(curl -s -X POST {base}/cgi/corpAccessToken/get/V2 -H 'content-type: application/json' \\\n  \
 -d '{{\"appId\":\"{app}\",\"appSecret\":\"{secret}\",\"permanentCode\":\"{code}\"}}' \\\n  \

@@ -152,12 +152,13 @@ async fn send(
             .collect(),
         raw_request: body,
     };
-    let stored = match state.store.insert_message(&new, key.as_ref()).await? {
+    let our_hash = key.as_ref().map(|k| k.body_hash.clone());
+    let stored = match state.store.insert_message(new, key).await? {
         InsertOutcome::Inserted => response,
         InsertOutcome::Replayed {
             body_hash,
             response,
-        } if key.is_some_and(|k| k.body_hash == body_hash) => response,
+        } if our_hash.is_some_and(|h| h == body_hash) => response,
         InsertOutcome::Replayed { .. } => return Err(CompatError::invalid(
             "thirdTraceId",
             "already used within 24 h for a different request; use a fresh id for a new message",

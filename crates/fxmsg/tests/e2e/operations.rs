@@ -82,3 +82,45 @@ async fn shutdown_finishes_the_request_in_flight_then_stops() {
     assert!(response.contains("\"errorCode\":0"), "{response}");
     stopping.await.unwrap();
 }
+
+#[tokio::test]
+async fn the_server_keeps_running_when_its_stdout_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fxmsg"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `fxmsg serve | head -1`: nobody reads the banner
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let url = format!("http://127.0.0.1:{port}/readyz");
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the server exited when its stdout closed"
+        );
+        if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server never became ready");
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server exited after printing its banner"
+    );
+    child.kill().await.unwrap();
+}
