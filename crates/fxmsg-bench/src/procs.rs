@@ -22,9 +22,13 @@ pub fn machine_cores() -> usize {
     })
 }
 
-/// Whether cores can be pinned: `taskset` exists and the machine has at least two cores.
+/// Set to disable pinning (`--no-pin`); inherited by the re-executed benchmark.
+pub const NO_PIN_ENV: &str = "FXMSG_BENCH_NO_PIN";
+
+/// Whether cores can be pinned: not disabled, `taskset` exists and the machine has two cores.
 pub fn can_pin() -> bool {
-    machine_cores() >= 2
+    std::env::var_os(NO_PIN_ENV).is_none()
+        && machine_cores() >= 2
         && Command::new("taskset")
             .arg("-V")
             .output()
