@@ -4,6 +4,8 @@
 //! `corpId` in the JSON body, or in the query string for multipart uploads. When both are present
 //! the header wins. Any wrong, expired or foreign token is `20016`; no credentials at all is `20017`.
 
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use fxmsg_api::ErrorCode;
 use fxmsg_store::{TokenKind, TokenRecord};
@@ -150,4 +152,74 @@ fn presented<'a>(
         token: body_token.or(nonempty(&query.corp_access_token)),
         tenant: Tenant::CorpId(body_corp.or(nonempty(&query.corp_id))),
     })
+}
+
+/// A compat JSON call, authenticated: the extractor every JSON business endpoint takes, so no
+/// handler can forget authentication. The body is read (and its errors reported) before the
+/// credentials are checked, as the gateway does.
+pub struct Call {
+    /// Who is calling.
+    pub caller: Caller,
+    /// The query string.
+    pub query: CompatQuery,
+    /// The JSON body.
+    pub body: CompatJson,
+}
+
+impl FromRequest<AppState> for Call {
+    type Rejection = CompatError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let query = CompatQuery::from_request_parts(&mut parts, state).await?;
+        let headers = std::mem::take(&mut parts.headers);
+        let body = CompatJson::from_request(Request::from_parts(parts, body), state).await?;
+        let caller = authenticate(state, &headers, Some(&body), &query).await?;
+        Ok(Call {
+            caller,
+            query,
+            body,
+        })
+    }
+}
+
+/// The caller of a multipart upload (headers or query-string auth); the body is left unread so
+/// the handler can stream it.
+pub struct Uploader {
+    /// Who is calling.
+    pub caller: Caller,
+    /// The query string.
+    pub query: CompatQuery,
+}
+
+impl FromRequestParts<AppState> for Uploader {
+    type Rejection = CompatError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let query = CompatQuery::from_request_parts(parts, state).await?;
+        let caller = authenticate(state, &parts.headers, None, &query).await?;
+        Ok(Uploader { caller, query })
+    }
+}
+
+/// The service account `service_id` of the caller's corp, or `15002` naming `serviceId`.
+pub async fn require_service_account(
+    state: &AppState,
+    caller: &Caller,
+    service_id: &str,
+) -> Result<(), CompatError> {
+    match state
+        .store
+        .service_account(&caller.corp_id, service_id)
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(CompatError::invalid(
+            "serviceId",
+            format!("no service account {service_id:?} in this corp"),
+        )),
+    }
 }

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fxmsg_api::envelope::{Empty, UploadResult};
@@ -11,9 +11,9 @@ use fxmsg_store::{MediaKind, MediaRecord};
 use object_store::path::Path as ObjectPath;
 use object_store::WriteMultipart;
 
-use crate::auth::{authenticate, Caller};
+use crate::auth::{Call, Caller, Uploader};
 use crate::error::CompatError;
-use crate::extract::{CompatJson, CompatQuery};
+use crate::extract::CompatJson;
 use crate::media::{
     attachment_disposition, clean_file_name, document_content_type, sniff_image,
     MAX_DOCUMENT_BYTES, MAX_IMAGE_BYTES, SNIFF_BYTES,
@@ -27,22 +27,18 @@ const PART_BYTES: usize = 1024 * 1024;
 /// `POST /media/upload/message`: an image for message covers (multipart field `media`).
 pub async fn upload_message_media(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: CompatQuery,
+    Uploader { caller, .. }: Uploader,
     request: Request,
 ) -> Result<Json<Envelope<UploadResult>>, CompatError> {
-    let caller = authenticate(&state, &headers, None, &query).await?;
     upload(&state, &caller, MediaKind::Image, request).await
 }
 
 /// `POST /media/upload?type=image|document`: a CRM material.
 pub async fn upload_media(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: CompatQuery,
+    Uploader { caller, query }: Uploader,
     request: Request,
 ) -> Result<Json<Envelope<UploadResult>>, CompatError> {
-    let caller = authenticate(&state, &headers, None, &query).await?;
     let kind = match query.kind.as_deref() {
         Some("image") => MediaKind::Image,
         Some("document") => MediaKind::Document,
@@ -194,11 +190,8 @@ fn media_id_of(body: &CompatJson) -> Result<&str, CompatError> {
 /// `POST /media/download`: the file's bytes, or the JSON envelope on failure.
 pub async fn download_media(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: CompatQuery,
-    body: CompatJson,
+    Call { caller, body, .. }: Call,
 ) -> Result<Response, CompatError> {
-    let caller = authenticate(&state, &headers, Some(&body), &query).await?;
     let media_id = media_id_of(&body)?;
     if let Some(desc) = body.str_field("mediaTypeDesc")? {
         if desc != "IMAGE" && desc != "DOCUMENT" {
@@ -241,11 +234,8 @@ pub async fn download_media(
 /// `POST /media/delete`: removes the media; later sends and downloads no longer find it.
 pub async fn delete_media(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: CompatQuery,
-    body: CompatJson,
+    Call { caller, body, .. }: Call,
 ) -> Result<Json<Envelope<Empty>>, CompatError> {
-    let caller = authenticate(&state, &headers, Some(&body), &query).await?;
     let media_id = media_id_of(&body)?;
     let media = state
         .store

@@ -1,7 +1,7 @@
 //! `/cgi/message/send`, `/cgi/app/message/send` and `/cgi/app/message/revoke`.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fxmsg_api::envelope::{Empty, SendResult};
@@ -11,9 +11,9 @@ use fxmsg_api::{Envelope, ErrorCode, SendMessage};
 use fxmsg_store::{IdempotencyKey, InsertOutcome, MediaKind, NewMessage, RevokeOutcome};
 use serde_json::Value;
 
-use crate::auth::{authenticate, Caller};
+use crate::auth::{require_service_account, Call, Caller};
 use crate::error::CompatError;
-use crate::extract::{CompatJson, CompatQuery};
+use crate::extract::CompatJson;
 use crate::secrets::sha256_hex;
 use crate::state::AppState;
 use crate::trace::current_trace_id;
@@ -28,32 +28,26 @@ const CREDENTIAL_FIELDS: [&str; 2] = ["corpAccessToken", "corpId"];
 /// `POST /cgi/message/send`: text, composite or articles to 1..500 employees.
 pub async fn send_message(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: CompatQuery,
-    body: CompatJson,
+    call: Call,
 ) -> Result<Response, CompatError> {
-    let caller = authenticate(&state, &headers, Some(&body), &query).await?;
-    send(&state, &caller, query, body, false).await
+    send(&state, call, false).await
 }
 
 /// `POST /cgi/app/message/send`: the same, as a service account named by `serviceId`.
 pub async fn send_app_message(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: CompatQuery,
-    body: CompatJson,
+    call: Call,
 ) -> Result<Response, CompatError> {
-    let caller = authenticate(&state, &headers, Some(&body), &query).await?;
-    send(&state, &caller, query, body, true).await
+    send(&state, call, true).await
 }
 
-async fn send(
-    state: &AppState,
-    caller: &Caller,
-    query: CompatQuery,
-    CompatJson(mut body): CompatJson,
-    as_service: bool,
-) -> Result<Response, CompatError> {
+async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response, CompatError> {
+    let Call {
+        caller,
+        query,
+        body: CompatJson(mut body),
+    } = call;
+    let caller = &caller;
     if let Value::Object(obj) = &mut body {
         CREDENTIAL_FIELDS.iter().for_each(|f| drop(obj.remove(*f)));
     }
@@ -63,17 +57,7 @@ async fn send(
             .service_id
             .as_deref()
             .ok_or_else(|| CompatError::invalid("serviceId", "is required"))?;
-        if state
-            .store
-            .service_account(&caller.corp_id, id)
-            .await?
-            .is_none()
-        {
-            return Err(CompatError::invalid(
-                "serviceId",
-                format!("no service account {id:?} in this corp"),
-            ));
-        }
+        require_service_account(state, caller, id).await?;
         Some(id.to_owned())
     } else {
         None
@@ -209,24 +193,11 @@ fn cover_field(content: &Content, id: &str) -> String {
 /// `POST /cgi/app/message/revoke`: marks a message revoked for every recipient; repeating is harmless.
 pub async fn revoke_message(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: CompatQuery,
-    body: CompatJson,
+    Call { caller, body, .. }: Call,
 ) -> Result<Json<Envelope<Empty>>, CompatError> {
-    let caller = authenticate(&state, &headers, Some(&body), &query).await?;
     let service_id = body.required("serviceId", ErrorCode::InvalidParameter)?;
     let message_id = body.required("messageId", ErrorCode::InvalidParameter)?;
-    if state
-        .store
-        .service_account(&caller.corp_id, service_id)
-        .await?
-        .is_none()
-    {
-        return Err(CompatError::invalid(
-            "serviceId",
-            format!("no service account {service_id:?} in this corp"),
-        ));
-    }
+    require_service_account(&state, &caller, service_id).await?;
     match state
         .store
         .revoke_message(&caller.corp_id, service_id, message_id, state.now())
