@@ -208,7 +208,7 @@ pub fn insert(
                     m.content.to_string(),
                     recipients,
                     invalid_users,
-                    new.raw_request.to_string(),
+                    new.raw_request,
                     m.third_trace_id,
                     m.trace_id,
                     m.created_at

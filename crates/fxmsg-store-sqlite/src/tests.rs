@@ -68,7 +68,7 @@ fn message(id: &str, corp: &str, recipients: &[&str], at: i64) -> NewMessage {
             created_at: at,
             revoked_at: None,
         },
-        raw_request: json!({"msgType": "text"}),
+        raw_request: json!({"msgType": "text"}).to_string(),
         media_ids: vec![],
     }
 }

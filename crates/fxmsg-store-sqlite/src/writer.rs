@@ -158,15 +158,20 @@ impl Checkpointer {
 
 fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
+    let exec = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map_err(error)
+    };
     let outcome = (|| {
         for job in batch.iter_mut() {
-            conn.execute_batch("SAVEPOINT job").map_err(error)?;
+            exec("SAVEPOINT job")?;
             if !job.run(conn) {
-                conn.execute_batch("ROLLBACK TO job").map_err(error)?;
+                exec("ROLLBACK TO job")?;
             }
-            conn.execute_batch("RELEASE job").map_err(error)?;
+            exec("RELEASE job")?;
         }
-        conn.execute_batch("COMMIT").map_err(error)
+        exec("COMMIT").map(drop)
     })();
     if outcome.is_err() {
         let _ = conn.execute_batch("ROLLBACK");

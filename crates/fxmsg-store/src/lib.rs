@@ -16,7 +16,6 @@ use async_trait::async_trait;
 use fxmsg_api::native::{
     App, Corp, Employee, EmployeeStatus, InboxItem, Message, MessageDetail, ServiceAccount,
 };
-use serde_json::Value;
 
 /// Result of a store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -96,8 +95,8 @@ pub struct TokenRecord {
 pub struct NewMessage {
     /// The message row (`recipients` are the resolved `FSUID_…` ids that get inbox rows).
     pub message: Message,
-    /// Request body as received, credentials removed.
-    pub raw_request: Value,
+    /// Request body as received, credentials removed, as JSON text.
+    pub raw_request: String,
     /// Media the content refers to; each must be live in the message's corp at commit time.
     pub media_ids: Vec<String>,
 }

@@ -52,6 +52,8 @@ async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response
         CREDENTIAL_FIELDS.iter().for_each(|f| drop(obj.remove(*f)));
     }
     let message = SendMessage::parse(&body)?;
+    // Serialised once: stored as the raw request and hashed for the idempotency key.
+    let raw_request = body.to_string();
     let service_id = if as_service {
         let id = message
             .service_id
@@ -107,7 +109,7 @@ async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response
         }
         Some(t) => Some(IdempotencyKey {
             key: t.clone(),
-            body_hash: sha256_hex(&format!("{as_service}:{body}")),
+            body_hash: sha256_hex(&format!("{as_service}:{raw_request}")),
             response: response.clone(),
             not_before: state.now() - IDEMPOTENCY_WINDOW_MS,
         }),
@@ -134,7 +136,7 @@ async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response
             .into_iter()
             .map(String::from)
             .collect(),
-        raw_request: body,
+        raw_request,
     };
     let our_hash = key.as_ref().map(|k| k.body_hash.clone());
     let stored = match state.store.insert_message(new, key).await? {
