@@ -96,6 +96,15 @@ fn main() {
     std::process::exit(if ok { 0 } else { 1 });
 }
 
+/// Open-loop latency runs per figure; the median run is reported.
+const LATENCY_RUNS: usize = 3;
+
+/// The run whose p99 is the median of `runs`.
+fn median_by_p99(mut runs: Vec<Outcome>) -> Outcome {
+    runs.sort_by(|a, b| a.ms(0.99).total_cmp(&b.ms(0.99)));
+    runs.swap_remove(runs.len() / 2)
+}
+
 /// Every figure of one run, with the checks of a smoke run.
 async fn run(args: Args) -> bool {
     let (warmup, measure) = if args.smoke {
@@ -212,25 +221,46 @@ async fn run(args: Args) -> bool {
     );
 
     let rate = (send1.per_sec() / 2.0).max(10.0);
-    let latency = open(
-        scenarios::send_text(&server.url, Some(&setup), 1),
-        rate,
-        warmup,
-        measure,
-    )
-    .await;
-    check("send-1 open loop", &latency);
-    // The same open loop against the HTTP baseline: what the harness and HTTP alone add.
+    // Latency is the noisiest figure on a shared VM: run the open loop three times, alternating
+    // fxmsg and the HTTP baseline at the same rate, and report each one's median run (by p99).
     let baseline = Helper::spawn(&["serve-baseline"], None);
-    let floor = open(
-        scenarios::send_text(&baseline.url, None, 1),
-        rate,
-        warmup,
-        measure,
-    )
-    .await;
+    let (mut runs, mut floors) = (Vec::new(), Vec::new());
+    for _ in 0..LATENCY_RUNS {
+        runs.push(
+            open(
+                scenarios::send_text(&server.url, Some(&setup), 1),
+                rate,
+                warmup,
+                measure,
+            )
+            .await,
+        );
+        floors.push(
+            open(
+                scenarios::send_text(&baseline.url, None, 1),
+                rate,
+                warmup,
+                measure,
+            )
+            .await,
+        );
+    }
     drop(baseline);
+    let p99s: Vec<f64> = runs.iter().map(|r| r.ms(0.99)).collect();
+    let (latency, floor) = (median_by_p99(runs), median_by_p99(floors));
+    check("send-1 open loop", &latency);
     check("http baseline open loop", &floor);
+    rows.push(Row::plain(
+        format!(
+            "send-1 p99 of each of the {LATENCY_RUNS} open-loop runs: {}",
+            p99s.iter()
+                .map(|p| format!("{p:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        latency.ms(0.99),
+        "ms (median)",
+    ));
     for (q, label) in [(0.50, "p50"), (0.99, "p99"), (0.999, "p99.9")] {
         let row = Row::plain(
             format!("send-1 {label} at {rate:.0} req/s (open loop)"),

@@ -68,7 +68,7 @@ impl Writer {
         // commit batch, so a checkpoint cannot stall the requests waiting on that batch.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
+             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -32768;",
         )
         .map_err(error)?;
         conn.set_prepared_statement_cache_capacity(64);

@@ -90,7 +90,9 @@ async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response
     }
 
     let trace_id = current_trace_id();
-    let message_id = uuid::Uuid::new_v4().to_string();
+    // Time-ordered (UUIDv7): the unique index on message ids then grows at its right edge instead of
+    // dirtying a random page per message.
+    let message_id = uuid::Uuid::now_v7().to_string();
     let response = serde_json::to_string(&Envelope::ok(
         trace_id.clone(),
         SendResult {
