@@ -92,15 +92,14 @@ async fn missing_and_wrong_credentials_get_the_live_gateway_codes() {
     );
 
     let bearer = |token: &str, ea: Option<&str>| {
-        let mut request = server
-            .http()
-            .post(format!("{}/cgi/message/send", server.url))
-            .bearer_auth(token)
-            .json(&text);
-        if let Some(ea) = ea {
-            request = request.header("x-fs-ea", ea);
+        let token = token.to_owned();
+        let ea = ea.map(str::to_owned);
+        let (server, text) = (&server, &text);
+        async move {
+            server
+                .post_bearer("/cgi/message/send", &token, ea.as_deref(), text)
+                .await
         }
-        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
     };
     assert_error(&bearer("WRONG", Some("demo")).await, 20016, "token");
     assert_error(&bearer(&token, None).await, 10014, "x-fs-ea");
@@ -113,18 +112,9 @@ async fn the_header_wins_when_both_styles_are_present() {
     let server = TestServer::start().await;
     let (token, _) = server.legacy_token_for(&server.demo.app).await;
     let body = json!({"corpAccessToken": "BOGUS", "corpId": "FSCID_BOGUS", "toUser": ["1000"], "msgType": "text", "text": {"content": "x"}});
-    let r: Value = server
-        .http()
-        .post(format!("{}/cgi/message/send", server.url))
-        .bearer_auth(&token)
-        .header("x-fs-ea", "demo")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = server
+        .post_bearer("/cgi/message/send", &token, Some("demo"), &body)
+        .await;
     assert_success(&r);
 }
 

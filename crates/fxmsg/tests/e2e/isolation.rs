@@ -106,17 +106,8 @@ async fn a_token_of_one_corp_is_refused_for_the_other() {
         server.post("/cgi/message/send", &body).await["errorCode"],
         20016
     );
-    let r: Value = server
-        .http()
-        .post(format!("{}/cgi/message/send", server.url))
-        .bearer_auth(&b_token)
-        .header("x-fs-ea", "demo")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = server
+        .post_bearer("/cgi/message/send", &b_token, Some("demo"), &body)
+        .await;
     assert_eq!(r["errorCode"], 20016);
 }

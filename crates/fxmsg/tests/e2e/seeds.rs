@@ -139,14 +139,7 @@ async fn seed_001_composite_example_is_stored_as_sent() {
 #[tokio::test]
 async fn seed_000_articles_example_succeeds_with_a_real_media_id() {
     let server = seeded().await;
-    let upload = server
-        .upload_raw(
-            "/media/upload/message",
-            "test.jpg",
-            "image/jpeg",
-            JPEG.to_vec(),
-        )
-        .await;
+    let upload = server.upload_jpeg().await;
     let media_id = upload["mediaId"].as_str().unwrap();
     send_verbatim(
         &server,
@@ -159,14 +152,7 @@ async fn seed_000_articles_example_succeeds_with_a_real_media_id() {
 async fn seed_004_upload_example_works_with_query_string_auth() {
     let server = TestServer::start().await;
     // curl -F "media=@test.jpg" "http://HOST/media/upload/message?corpAccessToken=xxx&corpId=xxx"
-    let r = server
-        .upload_raw(
-            "/media/upload/message",
-            "test.jpg",
-            "image/jpeg",
-            JPEG.to_vec(),
-        )
-        .await;
+    let r = server.upload_jpeg().await;
     assert_success(&r);
     assert_eq!(r["mediaId"].as_str().unwrap().len(), 36, "{r}");
 }
@@ -199,14 +185,7 @@ async fn seed_003_body_revokes_when_sent_where_it_belongs() {
 #[tokio::test]
 async fn the_manuals_download_and_delete_examples_work() {
     let server = TestServer::start().await;
-    let upload = server
-        .upload_raw(
-            "/media/upload/message",
-            "test.jpg",
-            "image/jpeg",
-            JPEG.to_vec(),
-        )
-        .await;
+    let upload = server.upload_jpeg().await;
     let id = upload["mediaId"].as_str().unwrap();
     let (token, corp_id) = server.legacy_token_for(&server.demo.app).await;
     let body = json!({"corpAccessToken": token, "corpId": corp_id, "mediaTypeDesc": "IMAGE", "igonreMediaIdConvert": "true", "mediaId": id});

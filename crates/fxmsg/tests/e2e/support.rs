@@ -200,6 +200,36 @@ impl TestServer {
         response.json().await.unwrap()
     }
 
+    /// POSTs `body` with the new auth style: a bearer token and, when given, `x-fs-ea`.
+    pub async fn post_bearer(
+        &self,
+        path: &str,
+        token: &str,
+        ea: Option<&str>,
+        body: &Value,
+    ) -> Value {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(body);
+        if let Some(ea) = ea {
+            request = request.header("x-fs-ea", ea);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Uploads the test JPEG as a message image, the way the manual's curl example does.
+    pub async fn upload_jpeg(&self) -> Value {
+        self.upload_raw(
+            "/media/upload/message",
+            "test.jpg",
+            "image/jpeg",
+            JPEG.to_vec(),
+        )
+        .await
+    }
+
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }
