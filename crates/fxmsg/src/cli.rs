@@ -101,9 +101,11 @@ pub enum SendKind {
         /// Recipients and sender.
         #[command(flatten)]
         common: Common,
-        /// An article: title=…,cover=MEDIA_ID or cover=@image.png,url=… or text=…[,author=…][,description=…]
-        /// (repeat for more articles; use --file for values containing commas).
-        #[arg(long = "article")]
+        /// Articles to send (see `--help`).
+        #[arg(
+            long = "article",
+            help = "An article: title=…,cover=MEDIA_ID or cover=@image.png,url=… or text=…, optionally ,author=… ,description=… (repeat for more articles; use --file for values containing commas)"
+        )]
         articles: Vec<String>,
     },
 }

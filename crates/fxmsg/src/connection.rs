@@ -18,8 +18,13 @@ const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 /// Connection and output flags of every client command.
 #[derive(Debug, Args)]
 pub struct Connection {
-    /// Base URL: an fxmsg address or https://open.fxiaoke.com.
-    #[arg(long, env = "FXMSG_URL", global = true)]
+    /// Base URL: an fxmsg address or `https://open.fxiaoke.com`.
+    #[arg(
+        long,
+        env = "FXMSG_URL",
+        global = true,
+        help = "Base URL: an fxmsg address or https://open.fxiaoke.com"
+    )]
     pub url: Option<String>,
     /// App id (FSAID_…).
     #[arg(long, env = "FXMSG_APP_ID", global = true)]
