@@ -46,14 +46,15 @@ async fn attempt(client: &reqwest::Client, make: &MakeRequest, n: u64) -> bool {
     match make(client, n).send().await {
         Ok(response) if response.status().is_success() => match response.bytes().await {
             // Compat answers are HTTP 200 with errorCode; files and native answers have none.
-            Ok(body) => !body.starts_with(b"{\"traceId\"") || memchr_ok(&body),
+            Ok(body) => !body.starts_with(b"{\"traceId\"") || reports_success(&body),
             Err(_) => false,
         },
         _ => false,
     }
 }
 
-fn memchr_ok(body: &[u8]) -> bool {
+/// Whether a compat envelope carries `"errorCode":0`.
+fn reports_success(body: &[u8]) -> bool {
     body.windows(14).any(|w| w == b"\"errorCode\":0,") || body.ends_with(b"\"errorCode\":0}")
 }
 

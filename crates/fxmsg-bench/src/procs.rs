@@ -97,7 +97,7 @@ impl Helper {
 
     /// Current resident memory, bytes.
     pub fn rss(&self) -> u64 {
-        status_kb(self.child.id(), "VmRSS:") * 1024
+        rss_of(self.child.id())
     }
 
     /// Peak resident memory since start, bytes.
@@ -111,6 +111,11 @@ impl Drop for Helper {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Resident memory of process `pid`, bytes (0 if it cannot be read).
+pub fn rss_of(pid: u32) -> u64 {
+    status_kb(pid, "VmRSS:") * 1024
 }
 
 fn status_kb(pid: u32, field: &str) -> u64 {

@@ -185,32 +185,15 @@ pub async fn app_credentials(url: &str) -> Credentials {
 /// Samples a helper's resident memory every 20 ms until stopped; returns the largest reading.
 pub fn sample_rss(helper: &Helper) -> (tokio::task::JoinHandle<u64>, Arc<AtomicU64>) {
     let stop = Arc::new(AtomicU64::new(0));
-    let pid_rss = {
-        let path = format!("/proc/{}/status", helper_pid(helper));
-        move || {
-            std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find(|l| l.starts_with("VmRSS:"))
-                        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-                })
-                .unwrap_or(0)
-                * 1024
-        }
-    };
+    let pid = helper.pid();
     let flag = stop.clone();
     let task = tokio::spawn(async move {
         let mut max = 0;
         while flag.load(Ordering::Relaxed) == 0 {
-            max = max.max(pid_rss());
+            max = max.max(crate::procs::rss_of(pid));
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         max
     });
     (task, stop)
-}
-
-fn helper_pid(helper: &Helper) -> u32 {
-    helper.pid()
 }

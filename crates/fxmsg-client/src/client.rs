@@ -293,10 +293,6 @@ impl Client {
         Ok(self.token().await?.token)
     }
 
-    pub(crate) async fn access_token_record(&self) -> Result<Token, Error> {
-        self.token().await
-    }
-
     /// Posts any JSON body to `path` with auth and retries, and decodes the success fields.
     /// The escape hatch for endpoints without a typed method.
     ///
@@ -403,7 +399,7 @@ impl Client {
 
     /// The cached token, or a new one. The lock is held across the fetch so concurrent callers
     /// wait for one fetch instead of starting their own.
-    async fn token(&self) -> Result<Token, Error> {
+    pub(crate) async fn token(&self) -> Result<Token, Error> {
         let mut cached = self.inner.token.lock().await;
         let now = self.inner.time.now();
         if let Some(token) = cached.as_ref().filter(|t| now < t.renew_at) {

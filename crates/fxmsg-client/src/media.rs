@@ -63,6 +63,18 @@ impl MediaKind {
         }
     }
 
+    /// [`MediaKind::check`] on a file: opens it, reads its size and first bytes, and returns the
+    /// size. A missing file is an [`Error::Io`]; a file the server would refuse is
+    /// [`Error::Invalid`].
+    pub async fn check_path(self, path: &Path) -> Result<u64, Error> {
+        let file = tokio::fs::File::open(path).await?;
+        let len = file.metadata().await?.len();
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        file.take(SNIFF_BYTES as u64).read_to_end(&mut head).await?;
+        self.check(len, Some(&head))?;
+        Ok(len)
+    }
+
     fn path(self) -> &'static str {
         match self {
             MediaKind::MessageImage => "/media/upload/message",
@@ -91,11 +103,7 @@ impl Client {
         let name = path
             .file_name()
             .map_or_else(|| "upload".into(), |n| n.to_string_lossy().into_owned());
-        let file = tokio::fs::File::open(path).await?;
-        let len = file.metadata().await?.len();
-        let mut head = Vec::with_capacity(SNIFF_BYTES);
-        file.take(SNIFF_BYTES as u64).read_to_end(&mut head).await?;
-        kind.check(len, Some(&head))?;
+        kind.check_path(path).await?;
         let trace = uuid::Uuid::new_v4().to_string();
         self.with_auth(|token| {
             let (name, progress, trace) = (name.clone(), progress.clone(), trace.clone());
@@ -145,7 +153,7 @@ impl Client {
     {
         kind.check(len, None)?;
         let trace = uuid::Uuid::new_v4().to_string();
-        let token = self.access_token_record().await?;
+        let token = self.token().await?;
         let part = streamed_part(reader, len, progress).file_name(file_name.to_owned());
         self.send_upload(kind, &trace, &token, part).await
     }

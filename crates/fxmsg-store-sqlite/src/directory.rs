@@ -61,15 +61,9 @@ pub async fn list_corps(db: &SqlitePool) -> Result<Vec<Corp>> {
     Ok(rows.iter().map(corp_from).collect())
 }
 
-/// `column` is one of two literals chosen by the caller, never client input.
-pub async fn corp_where(
-    db: &SqlitePool,
-    column: &'static str,
-    value: &str,
-) -> Result<Option<Corp>> {
-    let sql = format!("SELECT * FROM corps WHERE {column} = ?");
-    let row = sqlx::query(&sql)
-        .bind(value)
+pub async fn corp(db: &SqlitePool, corp_id: &str) -> Result<Option<Corp>> {
+    let row = sqlx::query("SELECT * FROM corps WHERE corp_id = ?")
+        .bind(corp_id)
         .fetch_optional(db)
         .await
         .map_err(backend)?;

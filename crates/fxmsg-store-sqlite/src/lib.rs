@@ -222,11 +222,8 @@ impl Store for SqliteStore {
         directory::list_corps(&self.reader).await
     }
     async fn corp(&self, corp_id: &str) -> Result<Option<Corp>> {
-        let load = directory::corp_where(&self.reader, "corp_id", corp_id);
+        let load = directory::corp(&self.reader, corp_id);
         cached(&self.caches.corps, corp_id.to_owned(), load).await
-    }
-    async fn corp_by_ea(&self, ea: &str) -> Result<Option<Corp>> {
-        directory::corp_where(&self.reader, "ea", ea).await
     }
     async fn create_app(&self, app: &AppRecord) -> Result<()> {
         let app = app.clone();

@@ -223,8 +223,6 @@ pub trait Store: Send + Sync + 'static {
     async fn list_corps(&self) -> Result<Vec<Corp>>;
     /// A corp by id.
     async fn corp(&self, corp_id: &str) -> Result<Option<Corp>>;
-    /// A corp by enterprise account.
-    async fn corp_by_ea(&self, ea: &str) -> Result<Option<Corp>>;
 
     /// Creates an app; `NotFound` if its corp does not exist.
     async fn create_app(&self, app: &AppRecord) -> Result<()>;

@@ -24,7 +24,7 @@ pub async fn media(args: MediaArgs, json: bool) -> ExitCode {
                     UploadKind::Image => MediaKind::Image,
                     UploadKind::Document => MediaKind::Document,
                 };
-                let sizes = check_files(kind, &files)?;
+                let sizes = check_files(kind, &files).await?;
                 upload(&args.connection.client()?, kind, files, sizes).await
             }
             MediaCommand::Download { media_id, output } => {
@@ -58,23 +58,19 @@ pub async fn media(args: MediaArgs, json: bool) -> ExitCode {
 }
 
 /// Every file must exist and pass the upload checks before the first byte is sent.
-fn check_files(kind: MediaKind, files: &[PathBuf]) -> Result<Vec<u64>, Failure> {
-    use std::io::Read;
-    files
-        .iter()
-        .map(|path| {
-            let fail = |e: String| Failure::usage(format!("{}: {e}", path.display()));
-            let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
-            let len = file.metadata().map_err(|e| fail(e.to_string()))?.len();
-            let mut head = Vec::new();
-            file.take(fxmsg_api::media::SNIFF_BYTES as u64)
-                .read_to_end(&mut head)
-                .map_err(|e| fail(e.to_string()))?;
-            kind.check(len, Some(&head))
-                .map_err(|e| fail(e.to_string()))?;
-            Ok(len)
-        })
-        .collect()
+async fn check_files(kind: MediaKind, files: &[PathBuf]) -> Result<Vec<u64>, Failure> {
+    let mut sizes = Vec::with_capacity(files.len());
+    for path in files {
+        sizes.push(check_file(kind, path).await?);
+    }
+    Ok(sizes)
+}
+
+/// One file checked as the upload would be; the error names the file.
+pub async fn check_file(kind: MediaKind, path: &std::path::Path) -> Result<u64, Failure> {
+    kind.check_path(path)
+        .await
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
 }
 
 /// Uploads with one progress bar per file and one for the total (drawn only on a terminal).

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use fxmsg_client::{Article, Client, Composite, MediaKind, SendMessage};
 use serde_json::{json, Value};
 
+use crate::calls::check_file;
 use crate::cli::{Common, SendArgs, SendKind};
 use crate::connection::{finish, Failure};
 
@@ -15,6 +16,9 @@ pub async fn run(args: SendArgs, json: bool) -> ExitCode {
 async fn send(args: SendArgs) -> Result<(Value, String), Failure> {
     // Everything that can be checked locally is checked before the client (and any request) exists.
     let (message, covers) = build(args.kind)?;
+    for (_, path) in &covers {
+        check_file(MediaKind::MessageImage, path).await?;
+    }
     let client = args.connection.client()?;
     let message = upload_covers(&client, message, covers).await?;
     let sent = client.send(&message).await?;
@@ -116,9 +120,6 @@ fn build(kind: SendKind) -> Result<(SendMessage, Covers), Failure> {
     }
     SendMessage::parse(&probe.to_json())
         .map_err(|e| Failure::usage(format!("invalid request, not sent: {e}")))?;
-    for (_, path) in &covers {
-        check_cover(path)?;
-    }
     Ok((message, covers))
 }
 
@@ -191,24 +192,6 @@ fn parse_article(spec: &str) -> Result<(Article, Option<std::path::PathBuf>), Fa
         return Err(bad(format!("unknown key {unknown:?}")));
     }
     Ok((article, cover_file))
-}
-
-/// A cover file must exist and pass the same checks the upload would.
-fn check_cover(path: &std::path::Path) -> Result<(), Failure> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)
-        .map_err(|e| Failure::usage(format!("cover {}: {e}", path.display())))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Failure::usage(format!("cover {}: {e}", path.display())))?
-        .len();
-    let mut head = Vec::new();
-    file.take(fxmsg_api::media::SNIFF_BYTES as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| Failure::usage(format!("cover {}: {e}", path.display())))?;
-    MediaKind::MessageImage
-        .check(len, Some(&head))
-        .map_err(|e| Failure::usage(format!("cover {}: {e}", path.display())))
 }
 
 async fn upload_covers(

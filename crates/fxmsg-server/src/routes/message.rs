@@ -1,5 +1,7 @@
 //! `/cgi/message/send`, `/cgi/app/message/send` and `/cgi/app/message/revoke`.
 
+use std::collections::HashSet;
+
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -70,11 +72,13 @@ async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response
         .store
         .resolve_recipients(&caller.corp_id, &message.to_user)
         .await?;
+    // An employee named twice (by number and by FSUID_) gets one inbox row.
+    let mut seen = HashSet::with_capacity(resolved.len());
     let mut recipients = Vec::with_capacity(resolved.len());
     let mut invalid_users = Vec::new();
     for (requested, found) in message.to_user.iter().zip(resolved) {
         match found {
-            Some(id) if !recipients.contains(&id) => recipients.push(id),
+            Some(id) if seen.insert(id.clone()) => recipients.push(id),
             Some(_) => {}
             None => invalid_users.push(requested.clone()),
         }
