@@ -157,5 +157,6 @@ mod tests {
         assert!(faults.add(new("a", Some(-1), false, 1)).is_err());
         assert!(faults.add(new("/a", Some(-1), false, 0)).is_err());
         assert!(faults.add(new("/a", Some(-1), false, 1001)).is_err());
+        assert!(faults.add(new("/a", Some(-1), false, 1000)).is_ok());
     }
 }

@@ -301,3 +301,22 @@ async fn the_sdk_refetches_once_when_its_token_is_refused() {
         .unwrap();
     assert_ne!(client.access_token().await.unwrap(), old);
 }
+
+#[tokio::test]
+async fn a_refresh_token_expires_after_30_days() {
+    let server = TestServer::start().await;
+    let app = &server.demo.app;
+    let body = json!({"appId": app.app.app_id, "appSecret": app.app_secret, "permanentCode": app.permanent_code});
+    let issued = server.post("/oauth2.0/token", &body).await;
+    let refresh = json!({"grantType": "refresh_token", "refreshToken": issued["refreshToken"]});
+    server.clock.advance_secs(30 * 24 * 3600 - 1);
+    let fresh = server.post("/oauth2.0/token", &refresh).await;
+    assert_success(&fresh);
+    let later = json!({"grantType": "refresh_token", "refreshToken": fresh["refreshToken"]});
+    server.clock.advance_secs(30 * 24 * 3600);
+    assert_error(
+        &server.post("/oauth2.0/token", &later).await,
+        20016,
+        "refreshToken",
+    );
+}

@@ -374,3 +374,44 @@ async fn the_sdk_refuses_invalid_messages_before_sending() {
     );
     assert_eq!(server.message_count().await, 0);
 }
+
+#[tokio::test]
+async fn third_trace_ids_are_limited_to_128_characters() {
+    let server = TestServer::start().await;
+    let body = text_to(vec!["1000".into()]);
+    let at = server
+        .post_legacy(
+            &format!("/cgi/message/send?thirdTraceId={}", "k".repeat(128)),
+            body.clone(),
+        )
+        .await;
+    assert_success(&at);
+    let past = server
+        .post_legacy(
+            &format!("/cgi/message/send?thirdTraceId={}", "k".repeat(129)),
+            body,
+        )
+        .await;
+    assert_error(&past, 15002, "thirdTraceId: at most 128 characters");
+    assert_eq!(server.message_count().await, 1);
+}
+
+#[tokio::test]
+async fn an_employee_named_by_number_and_by_open_id_gets_one_inbox_row() {
+    let server = TestServer::start().await;
+    let e = server.employee(0).clone();
+    let r = server
+        .post_legacy(
+            "/cgi/message/send",
+            text_to(vec![e.user_id.clone(), e.open_user_id.clone()]),
+        )
+        .await;
+    assert_success(&r);
+    let detail = server
+        .admin
+        .get_message(r["messageId"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(detail.deliveries.len(), 1);
+    assert_eq!(detail.message.recipients, [e.open_user_id]);
+}

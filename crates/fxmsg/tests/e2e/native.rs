@@ -284,3 +284,63 @@ async fn the_admin_cli_creates_and_lists_over_the_api() {
         .unwrap();
     assert_eq!(down.status.code(), Some(4), "transport failures exit 4");
 }
+
+#[tokio::test]
+async fn page_sizes_are_limited_to_1_through_500() {
+    let server = TestServer::start().await;
+    let page = |limit| MessageQuery {
+        limit: Some(limit),
+        ..Default::default()
+    };
+    assert!(server.admin.list_messages(&page(500)).await.is_ok());
+    assert!(server.admin.list_messages(&page(1)).await.is_ok());
+    for limit in [0, 501] {
+        let err = server.admin.list_messages(&page(limit)).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Native { status: 400, .. }),
+            "{limit}: {err}"
+        );
+    }
+}
+
+fn bad_request<T>(result: Result<T, Error>) -> bool {
+    matches!(result, Err(Error::Native { status: 400, .. }))
+}
+
+#[tokio::test]
+async fn directory_fields_are_checked_at_and_past_their_limits() {
+    let server = TestServer::start().await;
+    assert!(server
+        .admin
+        .create_corp(&"n".repeat(100), &"e".repeat(64))
+        .await
+        .is_ok());
+    assert!(bad_request(
+        server.admin.create_corp(&"n".repeat(101), "e101").await
+    ));
+    assert!(bad_request(
+        server.admin.create_corp("Name", &"e".repeat(65)).await
+    ));
+    assert!(bad_request(server.admin.create_corp("   ", "blank").await));
+    let corp = &server.demo.corp.corp_id;
+    assert!(server
+        .admin
+        .create_employee(corp, "Long Id", Some(&"u".repeat(64)))
+        .await
+        .is_ok());
+    assert!(bad_request(
+        server
+            .admin
+            .create_employee(corp, "Too Long", Some(&"u".repeat(65)))
+            .await
+    ));
+    assert!(bad_request(
+        server
+            .admin
+            .create_employee(corp, "Spoof", Some("FSUID_X"))
+            .await
+    ));
+    assert!(bad_request(
+        server.admin.create_app(corp, &"a".repeat(101)).await
+    ));
+}
