@@ -42,11 +42,11 @@ async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error>
             json(c.create_app(&corp, &name).await?)
         }
         AdminCommand::App(AppCommand::List { corp }) => json(c.list_apps(&corp).await?),
-        AdminCommand::App(AppCommand::Enable { corp, app }) => {
-            json(c.set_app_enabled(&corp, &app, true).await?)
+        AdminCommand::App(AppCommand::Enable(a)) => {
+            json(c.set_app_enabled(&a.corp, &a.app, true).await?)
         }
-        AdminCommand::App(AppCommand::Disable { corp, app }) => {
-            json(c.set_app_enabled(&corp, &app, false).await?)
+        AdminCommand::App(AppCommand::Disable(a)) => {
+            json(c.set_app_enabled(&a.corp, &a.app, false).await?)
         }
         AdminCommand::Employee(EmployeeCommand::Create {
             corp,
@@ -56,12 +56,12 @@ async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error>
         AdminCommand::Employee(EmployeeCommand::List { corp }) => {
             json(c.list_employees(&corp).await?)
         }
-        AdminCommand::Employee(EmployeeCommand::Stop { corp, open_user_id }) => json(
-            c.set_employee_status(&corp, &open_user_id, EmployeeStatus::Stopped)
+        AdminCommand::Employee(EmployeeCommand::Stop(e)) => json(
+            c.set_employee_status(&e.corp, &e.open_user_id, EmployeeStatus::Stopped)
                 .await?,
         ),
-        AdminCommand::Employee(EmployeeCommand::Activate { corp, open_user_id }) => json(
-            c.set_employee_status(&corp, &open_user_id, EmployeeStatus::Active)
+        AdminCommand::Employee(EmployeeCommand::Activate(e)) => json(
+            c.set_employee_status(&e.corp, &e.open_user_id, EmployeeStatus::Active)
                 .await?,
         ),
         AdminCommand::Service(ServiceCommand::Create { corp, name }) => {

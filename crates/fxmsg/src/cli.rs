@@ -266,21 +266,19 @@ pub enum AppCommand {
         corp: String,
     },
     /// Enable an app.
-    Enable {
-        /// Corp id.
-        #[arg(long)]
-        corp: String,
-        /// App id (FSAID_…).
-        app: String,
-    },
+    Enable(AppRef),
     /// Disable an app (its calls get 20021).
-    Disable {
-        /// Corp id.
-        #[arg(long)]
-        corp: String,
-        /// App id.
-        app: String,
-    },
+    Disable(AppRef),
+}
+
+/// One app of a corp.
+#[derive(Debug, Args)]
+pub struct AppRef {
+    /// Corp id.
+    #[arg(long)]
+    pub corp: String,
+    /// App id (FSAID_…).
+    pub app: String,
 }
 
 /// `fxmsg admin employee …`
@@ -305,21 +303,19 @@ pub enum EmployeeCommand {
         corp: String,
     },
     /// Stop an employee: no more deliveries.
-    Stop {
-        /// Corp id.
-        #[arg(long)]
-        corp: String,
-        /// Open user id (FSUID_…).
-        open_user_id: String,
-    },
+    Stop(EmployeeRef),
     /// Re-activate an employee.
-    Activate {
-        /// Corp id.
-        #[arg(long)]
-        corp: String,
-        /// Open user id (FSUID_…).
-        open_user_id: String,
-    },
+    Activate(EmployeeRef),
+}
+
+/// One employee of a corp.
+#[derive(Debug, Args)]
+pub struct EmployeeRef {
+    /// Corp id.
+    #[arg(long)]
+    pub corp: String,
+    /// Open user id (FSUID_…).
+    pub open_user_id: String,
 }
 
 /// `fxmsg admin service …`

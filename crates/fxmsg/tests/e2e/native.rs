@@ -283,6 +283,30 @@ async fn the_admin_cli_creates_and_lists_over_the_api() {
         .await
         .unwrap();
     assert_eq!(down.status.code(), Some(4), "transport failures exit 4");
+
+    let (corp, app) = (&server.demo.corp.corp_id, &server.demo.app.app.app_id);
+    let employee = &server.employee(1).open_user_id;
+    assert!(run(&["app", "disable", "--corp", corp, app])
+        .await
+        .status
+        .success());
+    assert!(!server.admin.list_apps(corp).await.unwrap()[0].enabled);
+    assert!(run(&["app", "enable", "--corp", corp, app])
+        .await
+        .status
+        .success());
+    assert!(server.admin.list_apps(corp).await.unwrap()[0].enabled);
+    let stopped = run(&["--json", "employee", "stop", "--corp", corp, employee]).await;
+    let shown: serde_json::Value = serde_json::from_slice(&stopped.stdout).unwrap();
+    assert_eq!(shown["status"], "stopped");
+    assert!(run(&["employee", "activate", "--corp", corp, employee])
+        .await
+        .status
+        .success());
+    let employees = server.admin.list_employees(corp).await.unwrap();
+    assert!(employees
+        .iter()
+        .all(|e| e.status == fxmsg_client::native::EmployeeStatus::Active));
 }
 
 #[tokio::test]
