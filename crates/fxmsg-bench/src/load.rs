@@ -23,12 +23,21 @@ pub struct Outcome {
     pub secs: f64,
     /// Latency, microseconds.
     pub latency: Histogram<u64>,
+    /// CPU seconds the server used in the measured window, when its process was given.
+    pub server_cpu: Option<f64>,
 }
 
 impl Outcome {
     /// Successful requests per second.
     pub fn per_sec(&self) -> f64 {
         self.ok as f64 / self.secs
+    }
+
+    /// Server CPU microseconds per successful request, when measured.
+    pub fn cpu_us_per_request(&self) -> Option<f64> {
+        self.server_cpu
+            .filter(|_| self.ok > 0)
+            .map(|cpu| cpu * 1e6 / self.ok as f64)
     }
 
     /// A latency quantile in milliseconds.
@@ -68,17 +77,26 @@ pub fn client(concurrency: usize) -> reqwest::Client {
 }
 
 /// Closed loop: `concurrency` tasks send back to back; completions in the window after `warmup`
-/// count.
+/// count. With `server`, also measures the CPU time that process used in the window.
 pub async fn closed(
     make: MakeRequest,
     concurrency: usize,
     warmup: Duration,
     measure: Duration,
+    server: Option<u32>,
 ) -> Outcome {
     let client = client(concurrency);
     let counter = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let (measure_from, end) = (start + warmup, start + warmup + measure);
+    let cpu = server.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let before = crate::procs::cpu_secs(pid);
+            tokio::time::sleep_until(end.into()).await;
+            crate::procs::cpu_secs(pid) - before
+        })
+    });
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             let (client, make, counter) = (client.clone(), make.clone(), counter.clone());
@@ -111,12 +129,16 @@ pub async fn closed(
         errors: 0,
         secs: measure.as_secs_f64(),
         latency: histogram(),
+        server_cpu: None,
     };
     for task in tasks {
         let (ok, errors, latency) = task.await.expect("a load task");
         total.ok += ok;
         total.errors += errors;
         total.latency.add(latency).expect("same bounds");
+    }
+    if let Some(cpu) = cpu {
+        total.server_cpu = cpu.await.ok();
     }
     total
 }
@@ -184,5 +206,6 @@ pub async fn open(make: MakeRequest, rate: f64, warmup: Duration, measure: Durat
         errors,
         secs: measure.as_secs_f64(),
         latency,
+        server_cpu: None,
     }
 }

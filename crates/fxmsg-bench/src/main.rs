@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
 
-use load::{closed, open, Outcome};
+use load::{closed, open, MakeRequest, Outcome};
 use procs::Helper;
 use report::Row;
 
@@ -42,8 +42,35 @@ struct Args {
     /// Where to write the report.
     #[arg(long, default_value = "BENCHMARKS.md")]
     output: PathBuf,
+    /// Run only these scenario groups (the baselines always run) and write no report; for
+    /// iterating on one figure.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Group>,
     #[command(subcommand)]
     helper: Option<HelperCommand>,
+}
+
+/// Scenario groups `--only` can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Group {
+    /// Cold start to ready.
+    Cold,
+    /// The token endpoint.
+    Token,
+    /// send-1 throughput and RSS.
+    Send1,
+    /// send-1 latency in the open loop (measures send-1 throughput first for its rate).
+    Latency,
+    /// 500-recipient sends.
+    Send500,
+    /// Articles with a cover.
+    Articles,
+    /// Listing under send load.
+    List,
+    /// Sends, uploads and reads together.
+    Mixed,
+    /// 5 MB uploads.
+    Upload,
 }
 
 /// Modes the benchmark re-executes itself in, on the server core.
@@ -115,7 +142,9 @@ async fn run(args: Args) -> bool {
             Duration::from_secs_f64(args.seconds),
         )
     };
+    let window = Window { warmup, measure };
     let c = args.concurrency;
+    let wants = |g: Group| args.only.is_empty() || args.only.contains(&g);
     let mut rows = Vec::new();
     // Whether every scenario ran without errors; a Cell so `check` and direct checks can share it.
     let sane = std::cell::Cell::new(true);
@@ -140,13 +169,9 @@ async fn run(args: Args) -> bool {
 
     // Baselines.
     let baseline = Helper::spawn(&["serve-baseline"], None);
-    let http = closed(
-        scenarios::send_text(&baseline.url, None, 1),
-        c,
-        warmup,
-        measure,
-    )
-    .await;
+    let http = window
+        .closed_on(&baseline, scenarios::send_text(&baseline.url, None, 1), c)
+        .await;
     check("http baseline", &http);
     drop(baseline);
     let secs = measure.as_secs_f64().to_string();
@@ -158,27 +183,19 @@ async fn run(args: Args) -> bool {
     drop(storage);
     sane.set(sane.get() && storage_rows > 0.0);
 
-    // Cold start: spawn to /readyz answering, on an empty data directory.
-    let mut starts = Vec::new();
-    for i in 0..3 {
-        let begun = Instant::now();
-        let server = Helper::spawn(&["serve-fxmsg"], Some(&dir(&format!("cold{i}"))));
-        let ready = reqwest::get(format!("{}/readyz", server.url))
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        sane.set(sane.get() && ready);
-        starts.push(begun.elapsed().as_secs_f64() * 1000.0);
+    if wants(Group::Cold) {
+        let cold = cold_start(&dir).await;
+        sane.set(sane.get() && cold.is_some());
+        let cold = cold.unwrap_or(f64::NAN);
+        rows.push(
+            Row::plain(
+                "cold start to ready (empty data dir, median of 3)",
+                cold,
+                "ms",
+            )
+            .target("≤ 200 ms", cold <= 200.0),
+        );
     }
-    starts.sort_by(f64::total_cmp);
-    let cold = starts[1];
-    rows.push(
-        Row::plain(
-            "cold start to ready (empty data dir, median of 3)",
-            cold,
-            "ms",
-        )
-        .target("≤ 200 ms", cold <= 200.0),
-    );
 
     // The main server.
     let server = Helper::spawn(&["serve-fxmsg"], Some(&dir("main")));
@@ -186,70 +203,232 @@ async fn run(args: Args) -> bool {
     let idle = server.rss() as f64 / 1e6;
     rows.push(Row::plain("idle RSS (after setup)", idle, "MB").target("≤ 30 MB", idle <= 30.0));
 
-    let credentials = scenarios::app_credentials(&server.url).await;
-    let token = closed(
-        scenarios::token_request(&server.url, &credentials),
-        c,
-        warmup,
-        measure,
-    )
-    .await;
-    check("token", &token);
-    rows.push(
-        Row::plain("token endpoint", token.per_sec(), "req/s").against("http", http.per_sec()),
-    );
+    if wants(Group::Token) {
+        let credentials = scenarios::app_credentials(&server.url).await;
+        let token = window
+            .closed(scenarios::token_request(&server.url, &credentials), c)
+            .await;
+        check("token", &token);
+        rows.push(
+            Row::plain("token endpoint", token.per_sec(), "req/s").against("http", http.per_sec()),
+        );
+    }
 
-    let (sampler, stop) = scenarios::sample_rss(&server);
-    let send1 = closed(
-        scenarios::send_text(&server.url, Some(&setup), 1),
-        c,
-        warmup,
-        measure,
-    )
-    .await;
-    stop.store(1, Ordering::Relaxed);
-    let loaded = sampler.await.unwrap_or(0) as f64 / 1e6;
-    check("send-1", &send1);
-    let ratio = send1.per_sec() / http.per_sec();
-    rows.push(
-        Row::plain("send-1 throughput (closed loop)", send1.per_sec(), "req/s")
-            .against("http", http.per_sec())
-            .target("ratio ≥ 0.40", ratio >= 0.40),
-    );
-    rows.push(
-        Row::plain("RSS under send-1 load (max)", loaded, "MB").target("≤ 100 MB", loaded <= 100.0),
-    );
+    if wants(Group::Send1) || wants(Group::Latency) {
+        let (sampler, stop) = scenarios::sample_rss(&server);
+        let send1 = window
+            .closed_on(
+                &server,
+                scenarios::send_text(&server.url, Some(&setup), 1),
+                c,
+            )
+            .await;
+        stop.store(1, Ordering::Relaxed);
+        let loaded = sampler.await.unwrap_or(0) as f64 / 1e6;
+        check("send-1", &send1);
+        let ratio = send1.per_sec() / http.per_sec();
+        rows.push(
+            Row::plain("send-1 throughput (closed loop)", send1.per_sec(), "req/s")
+                .against("http", http.per_sec())
+                .target("ratio ≥ 0.40", ratio >= 0.40),
+        );
+        if let (Some(fx), Some(base)) = (send1.cpu_us_per_request(), http.cpu_us_per_request()) {
+            rows.push(Row::plain("send-1 server CPU per request", fx, "µs").against("http", base));
+        }
+        rows.push(
+            Row::plain("RSS under send-1 load (max)", loaded, "MB")
+                .target("≤ 100 MB", loaded <= 100.0),
+        );
+        if wants(Group::Latency) {
+            let rate = (send1.per_sec() / 2.0).max(10.0);
+            let (latency, floor) = send1_latency(&window, &server, &setup, rate, &mut rows).await;
+            check("send-1 open loop", &latency);
+            check("http baseline open loop", &floor);
+        }
+    }
 
-    let rate = (send1.per_sec() / 2.0).max(10.0);
-    // Latency is the noisiest figure on a shared VM: run the open loop three times, alternating
-    // fxmsg and the HTTP baseline at the same rate, and report each one's median run (by p99).
+    if wants(Group::Send500) {
+        let send500 = window
+            .closed(
+                scenarios::send_text(&server.url, Some(&setup), scenarios::EMPLOYEES),
+                c.min(16),
+            )
+            .await;
+        check("send-500", &send500);
+        let deliveries = send500.per_sec() * scenarios::EMPLOYEES as f64;
+        rows.push(
+            Row::plain("send-500 deliveries", deliveries, "rows/s")
+                .against("sqlite rows", storage_rows)
+                .target("ratio ≥ 0.50", deliveries / storage_rows >= 0.50),
+        );
+    }
+
+    if wants(Group::Articles) {
+        let articles = window.closed(scenarios::send_articles(&setup), c).await;
+        check("articles", &articles);
+        rows.push(
+            Row::plain("articles send with cover", articles.per_sec(), "req/s")
+                .against("http", http.per_sec()),
+        );
+    }
+
+    if wants(Group::List) {
+        // Reads while sends keep the writer busy.
+        let background = tokio::spawn(closed(
+            scenarios::send_text(&server.url, Some(&setup), 1),
+            8,
+            warmup,
+            measure,
+            None,
+        ));
+        let list = window
+            .closed(scenarios::list_messages(&server.url), 8)
+            .await;
+        let background = background.await.expect("background sends");
+        check("list", &list);
+        check("list background sends", &background);
+        rows.push(Row::plain(
+            "list messages under send load",
+            list.per_sec(),
+            "req/s",
+        ));
+        rows.push(Row::plain(
+            "list messages under send load, p99",
+            list.ms(0.99),
+            "ms",
+        ));
+    }
+
+    if wants(Group::Mixed) {
+        // Sends, small uploads and reads together.
+        let small = Bytes::from(scenarios::png(100_000));
+        let (sends, uploads, reads) = tokio::join!(
+            window.closed(scenarios::send_text(&server.url, Some(&setup), 1), 16),
+            window.closed(scenarios::upload(&setup, small), 2),
+            window.closed(scenarios::list_messages(&server.url), 4),
+        );
+        for (name, o) in [
+            ("mixed sends", &sends),
+            ("mixed uploads", &uploads),
+            ("mixed reads", &reads),
+        ] {
+            check(name, o);
+        }
+        rows.push(Row::plain(
+            "mixed: sends + 100 KB uploads + reads",
+            sends.per_sec() + uploads.per_sec() + reads.per_sec(),
+            "ops/s",
+        ));
+    }
+    drop(server);
+
+    if wants(Group::Upload) {
+        let uploads = uploads_5mb(&window, &dir, &mut rows).await;
+        check("upload 5 MB", &uploads);
+    }
+
+    let table = report::table(&rows);
+    println!("{table}");
+    if args.smoke || !args.only.is_empty() {
+        let sane = sane.get();
+        println!(
+            "{}: {}",
+            if args.smoke {
+                "smoke run"
+            } else {
+                "partial run (--only), no report written"
+            },
+            if sane {
+                "every scenario ran and produced sane numbers"
+            } else {
+                "FAILED"
+            }
+        );
+        return sane;
+    }
+    let run = format!(
+        "Run of {}s per scenario after {}s warm-up, send concurrency {c}, on {}.\nServer and baselines pinned to core {}, load generator to core {} ({}).\n\n{table}",
+        measure.as_secs_f64(),
+        warmup.as_secs_f64(),
+        procs::machine(),
+        procs::SERVER_CORE,
+        procs::CLIENT_CORE,
+        if procs::can_pin() { "taskset" } else { "not pinned: taskset or a second core missing" },
+    );
+    if let Err(e) = report::write_markdown(&args.output, &run) {
+        eprintln!("could not write {}: {e}", args.output.display());
+    }
+    sane.get()
+}
+
+/// The warm-up and measured time every scenario gets.
+struct Window {
+    warmup: Duration,
+    measure: Duration,
+}
+
+impl Window {
+    async fn closed(&self, make: MakeRequest, concurrency: usize) -> Outcome {
+        closed(make, concurrency, self.warmup, self.measure, None).await
+    }
+
+    /// A closed loop that also measures the CPU time `server` spent.
+    async fn closed_on(&self, server: &Helper, make: MakeRequest, concurrency: usize) -> Outcome {
+        let pid = Some(server.pid());
+        closed(make, concurrency, self.warmup, self.measure, pid).await
+    }
+
+    async fn open(&self, make: MakeRequest, rate: f64) -> Outcome {
+        open(make, rate, self.warmup, self.measure).await
+    }
+}
+
+/// Milliseconds from spawning a server on an empty data directory to `/readyz` answering, the
+/// median of three; `None` if one never became ready.
+async fn cold_start(dir: &impl Fn(&str) -> PathBuf) -> Option<f64> {
+    let mut starts = Vec::new();
+    for i in 0..3 {
+        let begun = Instant::now();
+        let server = Helper::spawn(&["serve-fxmsg"], Some(&dir(&format!("cold{i}"))));
+        let ready = reqwest::get(format!("{}/readyz", server.url))
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if !ready {
+            return None;
+        }
+        starts.push(begun.elapsed().as_secs_f64() * 1000.0);
+    }
+    starts.sort_by(f64::total_cmp);
+    Some(starts[1])
+}
+
+/// send-1 latency in the open loop at `rate`, with the HTTP baseline at the same rate. Latency is
+/// the noisiest figure on a shared VM: the open loop runs three times, alternating fxmsg and the
+/// baseline, and each one's median run (by p99) is reported.
+async fn send1_latency(
+    window: &Window,
+    server: &Helper,
+    setup: &scenarios::Setup,
+    rate: f64,
+    rows: &mut Vec<Row>,
+) -> (Outcome, Outcome) {
     let baseline = Helper::spawn(&["serve-baseline"], None);
     let (mut runs, mut floors) = (Vec::new(), Vec::new());
     for _ in 0..LATENCY_RUNS {
         runs.push(
-            open(
-                scenarios::send_text(&server.url, Some(&setup), 1),
-                rate,
-                warmup,
-                measure,
-            )
-            .await,
+            window
+                .open(scenarios::send_text(&server.url, Some(setup), 1), rate)
+                .await,
         );
         floors.push(
-            open(
-                scenarios::send_text(&baseline.url, None, 1),
-                rate,
-                warmup,
-                measure,
-            )
-            .await,
+            window
+                .open(scenarios::send_text(&baseline.url, None, 1), rate)
+                .await,
         );
     }
     drop(baseline);
     let p99s: Vec<f64> = runs.iter().map(|r| r.ms(0.99)).collect();
     let (latency, floor) = (median_by_p99(runs), median_by_p99(floors));
-    check("send-1 open loop", &latency);
-    check("http baseline open loop", &floor);
     rows.push(Row::plain(
         format!(
             "send-1 p99 of each of the {LATENCY_RUNS} open-loop runs: {}",
@@ -274,91 +453,23 @@ async fn run(args: Args) -> bool {
             row
         });
     }
+    (latency, floor)
+}
 
-    let send500 = closed(
-        scenarios::send_text(&server.url, Some(&setup), scenarios::EMPLOYEES),
-        c.min(16),
-        warmup,
-        measure,
-    )
-    .await;
-    check("send-500", &send500);
-    let deliveries = send500.per_sec() * scenarios::EMPLOYEES as f64;
-    rows.push(
-        Row::plain("send-500 deliveries", deliveries, "rows/s")
-            .against("sqlite rows", storage_rows)
-            .target("ratio ≥ 0.50", deliveries / storage_rows >= 0.50),
-    );
-
-    let articles = closed(scenarios::send_articles(&setup), c, warmup, measure).await;
-    check("articles", &articles);
-    rows.push(
-        Row::plain("articles send with cover", articles.per_sec(), "req/s")
-            .against("http", http.per_sec()),
-    );
-
-    // Reads while sends keep the writer busy.
-    let background = tokio::spawn(closed(
-        scenarios::send_text(&server.url, Some(&setup), 1),
-        8,
-        warmup,
-        measure,
-    ));
-    let list = closed(scenarios::list_messages(&server.url), 8, warmup, measure).await;
-    let background = background.await.expect("background sends");
-    check("list", &list);
-    check("list background sends", &background);
-    rows.push(Row::plain(
-        "list messages under send load",
-        list.per_sec(),
-        "req/s",
-    ));
-    rows.push(Row::plain(
-        "list messages under send load, p99",
-        list.ms(0.99),
-        "ms",
-    ));
-
-    // Mixed: sends, small uploads and reads together.
-    let small = Bytes::from(scenarios::png(100_000));
-    let (sends, uploads, reads) = tokio::join!(
-        closed(
-            scenarios::send_text(&server.url, Some(&setup), 1),
-            16,
-            warmup,
-            measure
-        ),
-        closed(scenarios::upload(&setup, small), 2, warmup, measure),
-        closed(scenarios::list_messages(&server.url), 4, warmup, measure),
-    );
-    for (name, o) in [
-        ("mixed sends", &sends),
-        ("mixed uploads", &uploads),
-        ("mixed reads", &reads),
-    ] {
-        check(name, o);
-    }
-    rows.push(Row::plain(
-        "mixed: sends + 100 KB uploads + reads",
-        sends.per_sec() + uploads.per_sec() + reads.per_sec(),
-        "ops/s",
-    ));
-    drop(server);
-
-    // 5 MB uploads on a fresh server, so its peak RSS belongs to this scenario.
+/// 5 MB uploads, two at once, on a fresh server so its peak RSS belongs to this scenario.
+async fn uploads_5mb(
+    window: &Window,
+    dir: &impl Fn(&str) -> PathBuf,
+    rows: &mut Vec<Row>,
+) -> Outcome {
     let uploader = Helper::spawn(&["serve-fxmsg"], Some(&dir("upload")));
     let upload_setup = scenarios::set_up(&uploader.url, 1).await;
     let before = uploader.rss();
     let file = Bytes::from(scenarios::png(5 * 1024 * 1024));
     let parallel = 2;
-    let uploads = closed(
-        scenarios::upload(&upload_setup, file.clone()),
-        parallel,
-        warmup,
-        measure,
-    )
-    .await;
-    check("upload 5 MB", &uploads);
+    let uploads = window
+        .closed(scenarios::upload(&upload_setup, file.clone()), parallel)
+        .await;
     let mb_s = uploads.per_sec() * file.len() as f64 / 1e6;
     let growth = uploader.peak_rss().saturating_sub(before) as f64 / parallel as f64;
     rows.push(
@@ -372,33 +483,5 @@ async fn run(args: Args) -> bool {
         )
         .target("≤ 2 × 5 MB", growth <= 2.0 * file.len() as f64),
     );
-    drop(uploader);
-
-    let table = report::table(&rows);
-    println!("{table}");
-    if args.smoke {
-        let sane = sane.get();
-        println!(
-            "smoke run: {}",
-            if sane {
-                "every scenario ran and produced sane numbers"
-            } else {
-                "FAILED"
-            }
-        );
-        return sane;
-    }
-    let run = format!(
-        "Run of {}s per scenario after {}s warm-up, send concurrency {c}, on {}.\nServer and baselines pinned to core {}, load generator to core {} ({}).\n\n{table}",
-        measure.as_secs_f64(),
-        warmup.as_secs_f64(),
-        procs::machine(),
-        procs::SERVER_CORE,
-        procs::CLIENT_CORE,
-        if procs::can_pin() { "taskset" } else { "not pinned: taskset or a second core missing" },
-    );
-    if let Err(e) = report::write_markdown(&args.output, &run) {
-        eprintln!("could not write {}: {e}", args.output.display());
-    }
-    sane.get()
+    uploads
 }

@@ -73,9 +73,16 @@ impl Helper {
         if let Some(dir) = data_dir {
             command.arg("--data-dir").arg(dir);
         }
+        // The server's logs are discarded unless FXMSG_BENCH_STDERR is set (to debug a failing
+        // scenario): at full load they are thousands of lines a second.
+        let stderr = if std::env::var_os("FXMSG_BENCH_STDERR").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn a helper");
         let mut line = String::new();
@@ -111,6 +118,23 @@ impl Drop for Helper {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU time (user + system, every thread) process `pid` has used, seconds; 0 if it cannot be read.
+/// `/proc/<pid>/stat` counts in USER_HZ ticks, 100 per second on Linux.
+pub fn cpu_secs(pid: u32) -> f64 {
+    const USER_HZ: f64 = 100.0;
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+            let rest = &s[s.rfind(')')? + 2..];
+            let mut fields = rest.split_whitespace().skip(11);
+            let utime: u64 = fields.next()?.parse().ok()?;
+            let stime: u64 = fields.next()?.parse().ok()?;
+            Some((utime + stime) as f64 / USER_HZ)
+        })
+        .unwrap_or(0.0)
 }
 
 /// Resident memory of process `pid`, bytes (0 if it cannot be read).
