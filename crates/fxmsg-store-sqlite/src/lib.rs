@@ -138,7 +138,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, write: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+        F: FnMut(&rusqlite::Connection) -> Result<T> + Send + 'static,
     {
         self.writer.write(write).await
     }
@@ -204,7 +204,7 @@ impl Store for SqliteStore {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.write(move |c| {
             c.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-                .and_then(|mut s| s.execute([key, value]))
+                .and_then(|mut s| s.execute([&key, &value]))
                 .map(drop)
                 .map_err(writer::error)
         })

@@ -1,10 +1,19 @@
 //! Group commit on a dedicated writer thread. The thread owns the only write connection
 //! (synchronous `rusqlite`, so a statement is a function call rather than a hand-off to another
-//! thread). It takes every write queued at the moment, runs each inside its own SAVEPOINT (a
-//! failing write is rolled back alone), commits them in one transaction, and only then answers each
-//! caller. Under load one fsync covers many requests; alone, a write commits immediately.
+//! thread). It takes every write queued at the moment, runs them in one transaction, and only after
+//! the commit answers each caller. Under load one fsync covers many requests; alone, a write
+//! commits immediately.
+//!
+//! A write that fails must not take the others down with it, nor commit half of its own changes.
+//! Failures are rare (a constraint conflict on an admin call), so a batch first runs without
+//! savepoints; if one of its writes fails, the transaction is rolled back and the batch runs again
+//! with a SAVEPOINT around each write, so the failing one is undone alone.
+//!
+//! The WAL is kept bounded: see [`Checkpointer`].
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fxmsg_store::{Result, StoreError};
@@ -18,14 +27,14 @@ const QUEUE: usize = 4096;
 
 /// One queued write, type-erased so writes of every result type share the queue.
 trait Job: Send {
-    /// Runs the write; says whether it succeeded.
+    /// Runs the write and says whether it succeeded. Runs again if its batch is retried.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the transaction's fate is known.
     fn finish(self: Box<Self>, committed: Result<()>);
 }
 
 struct Typed<T, F> {
-    write: Option<F>,
+    write: F,
     result: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
 }
@@ -33,11 +42,10 @@ struct Typed<T, F> {
 impl<T, F> Job for Typed<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    F: FnMut(&Connection) -> Result<T> + Send + 'static,
 {
     fn run(&mut self, conn: &Connection) -> bool {
-        let write = self.write.take().expect("a job runs once");
-        let result = write(conn);
+        let result = (self.write)(conn);
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -62,17 +70,24 @@ pub struct Writer {
 impl Writer {
     /// Opens the write connection on `path` (already migrated) and starts the writer thread.
     pub fn start(path: &Path) -> Result<Writer> {
+        Writer::start_with(path, WalPolicy::default())
+    }
+
+    /// [`Writer::start`] with a given WAL policy.
+    fn start_with(path: &Path, wal: WalPolicy) -> Result<Writer> {
         let conn = Connection::open(path).map_err(error)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
         // Savepoint journals stay in memory; checkpoints run on their own thread, never inside a
         // commit batch, so a checkpoint cannot stall the requests waiting on that batch.
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -32768;",
-        )
+             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -32768;
+             PRAGMA journal_size_limit = {};",
+            wal.size_limit
+        ))
         .map_err(error)?;
         conn.set_prepared_statement_cache_capacity(64);
-        let checkpointer = Checkpointer::start(path)?;
+        let checkpointer = Checkpointer::start(path, wal)?;
         let (jobs, queue) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("fxmsg-writer".into())
@@ -82,14 +97,15 @@ impl Writer {
     }
 
     /// Queues `write` and returns its result after the transaction holding it has committed.
+    /// `write` may run more than once (see the module docs), always against the same state.
     pub async fn write<T, F>(&self, write: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnMut(&Connection) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(Typed {
-            write: Some(write),
+            write,
             result: None,
             reply,
         });
@@ -117,66 +133,140 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, checkpointer: 
         for job in batch.drain(..) {
             job.finish(committed.clone());
         }
-        checkpointer.nudge();
-    }
-}
-
-/// Least time between two checkpoints.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-
-/// A thread with its own connection that copies the WAL back into the database after writes, at
-/// most every [`CHECKPOINT_EVERY`]. Passive checkpoints never block the writer or readers.
-struct Checkpointer {
-    wake: std::sync::mpsc::SyncSender<()>,
-}
-
-impl Checkpointer {
-    fn start(path: &Path) -> Result<Checkpointer> {
-        let conn = Connection::open(path).map_err(error)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
-        let (wake, nudges) = std::sync::mpsc::sync_channel::<()>(1);
-        std::thread::Builder::new()
-            .name("fxmsg-checkpoint".into())
-            .spawn(move || {
-                while nudges.recv().is_ok() {
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        tracing::warn!(error = %e, "checkpoint failed");
-                    }
-                    std::thread::sleep(CHECKPOINT_EVERY);
-                }
-            })
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Checkpointer { wake })
-    }
-
-    /// Asks for a checkpoint; a request already pending covers this one.
-    fn nudge(&self) {
-        let _ = self.wake.try_send(());
+        checkpointer.after_commit(&conn);
     }
 }
 
 fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
     let exec = |sql: &str| {
         conn.prepare_cached(sql)
             .and_then(|mut s| s.execute([]))
+            .map(drop)
             .map_err(error)
     };
-    let outcome = (|| {
-        for job in batch.iter_mut() {
-            exec("SAVEPOINT job")?;
-            if !job.run(conn) {
-                exec("ROLLBACK TO job")?;
+    let mut transaction = |savepoints: bool| {
+        exec("BEGIN IMMEDIATE")?;
+        let outcome = (|| {
+            for job in batch.iter_mut() {
+                if !savepoints {
+                    if !job.run(conn) {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+                exec("SAVEPOINT job")?;
+                if !job.run(conn) {
+                    exec("ROLLBACK TO job")?;
+                }
+                exec("RELEASE job")?;
             }
-            exec("RELEASE job")?;
+            exec("COMMIT").map(|()| true)
+        })();
+        if !matches!(outcome, Ok(true)) {
+            let _ = conn.execute_batch("ROLLBACK");
         }
-        exec("COMMIT").map(drop)
-    })();
-    if outcome.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
+        outcome
+    };
+    if transaction(false)? {
+        return Ok(());
     }
-    outcome
+    transaction(true).map(drop)
+}
+
+/// When the WAL starts over and how often it is checkpointed.
+#[derive(Debug, Clone, Copy)]
+struct WalPolicy {
+    /// WAL frames (pages) after which the WAL should start over from its beginning.
+    restart_frames: i64,
+    /// Frames a pass may leave behind and still hand the last stretch to the writer.
+    catch_up_frames: i64,
+    /// Bytes a WAL file is cut back to when it starts over, after a burst made it grow.
+    size_limit: i64,
+    /// Most back-to-back passes before the checkpoint thread rests.
+    max_passes: usize,
+    /// Least time between two background checkpoints.
+    every: Duration,
+}
+
+impl Default for WalPolicy {
+    fn default() -> Self {
+        WalPolicy {
+            restart_frames: 4096,
+            catch_up_frames: 256,
+            size_limit: 64 << 20,
+            max_passes: 8,
+            every: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Keeps the WAL small without stalling commits.
+///
+/// A thread with its own connection copies WAL frames back into the database (PASSIVE
+/// checkpoints never block the writer or readers). That alone never lets the WAL start over
+/// under sustained load: frames keep arriving while a pass runs, so the pass never catches up,
+/// and the file grows without bound (by ~50 MB/s at full send load). So once the WAL is past
+/// `restart_frames`, the thread runs passes back to back until one leaves at most
+/// `catch_up_frames` behind, and asks the writer to copy that last stretch itself between
+/// two batches, when nothing else is appending. The writer's next transaction then starts the WAL
+/// over from its beginning, rewriting pages the OS already holds instead of growing the file.
+struct Checkpointer {
+    wake: std::sync::mpsc::SyncSender<()>,
+    catch_up: Arc<AtomicBool>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path, policy: WalPolicy) -> Result<Checkpointer> {
+        let conn = Connection::open(path).map_err(error)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
+        let (wake, nudges) = std::sync::mpsc::sync_channel::<()>(1);
+        let catch_up = Arc::new(AtomicBool::new(false));
+        let flag = catch_up.clone();
+        std::thread::Builder::new()
+            .name("fxmsg-checkpoint".into())
+            .spawn(move || {
+                while nudges.recv().is_ok() {
+                    // Bounded: a long read pins old frames, and then no pass catches up.
+                    for _ in 0..policy.max_passes {
+                        let (wal, copied) = match checkpoint(&conn) {
+                            Ok(frames) => frames,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "checkpoint failed");
+                                break;
+                            }
+                        };
+                        if wal < policy.restart_frames {
+                            break;
+                        }
+                        if wal - copied <= policy.catch_up_frames {
+                            flag.store(true, Ordering::Release);
+                            break;
+                        }
+                    }
+                    std::thread::sleep(policy.every);
+                }
+            })
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Checkpointer { wake, catch_up })
+    }
+
+    /// Called by the writer between batches: copies the WAL's last stretch if asked to, and asks
+    /// for a background pass (a request already pending covers this one).
+    fn after_commit(&self, writer: &Connection) {
+        if self.catch_up.swap(false, Ordering::Acquire) {
+            if let Err(e) = checkpoint(writer) {
+                tracing::warn!(error = %e, "checkpoint failed");
+            }
+        }
+        let _ = self.wake.try_send(());
+    }
+}
+
+/// A PASSIVE checkpoint: (frames in the WAL, frames copied into the database so far).
+fn checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })
 }
 
 /// Maps a driver error: unique violations are conflicts, foreign-key violations a missing parent.
@@ -194,5 +284,145 @@ pub fn error(e: rusqlite::Error) -> StoreError {
             }
         }
         _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(dir: &tempfile::TempDir) -> std::path::PathBuf {
+        let path = dir.path().join("w.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL);",
+        )
+        .unwrap();
+        path
+    }
+
+    fn ids(path: &Path) -> Vec<i64> {
+        let conn = Connection::open(path).unwrap();
+        let mut s = conn.prepare("SELECT id FROM t ORDER BY id").unwrap();
+        let rows = s.query_map([], |r| r.get(0)).unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    }
+
+    /// A failing write in a batch is undone alone, including what it wrote before failing; the
+    /// others in the same transaction commit.
+    #[tokio::test]
+    async fn a_failing_write_is_undone_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = table(&dir);
+        let writer = Writer::start(&path).unwrap();
+        // Hold the writer inside a first batch until the next writes are all queued, so they form
+        // one batch together.
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let hold = std::sync::Mutex::new(hold);
+        let holding = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .write(move |_| {
+                        let _ = started.send(());
+                        let _ = hold.lock().unwrap().recv();
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        let insert = |id: i64, fail: bool| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .write(move |c| {
+                        c.execute("INSERT INTO t (id, body) VALUES (?1, x'00')", [id])
+                            .map_err(error)?;
+                        if fail {
+                            return Err(StoreError::Conflict("refused after writing".into()));
+                        }
+                        Ok(id)
+                    })
+                    .await
+            })
+        };
+        tokio::task::spawn_blocking(move || running.recv_timeout(Duration::from_secs(10)))
+            .await
+            .unwrap()
+            .expect("the holding write started");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let tasks = [insert(1, false), insert(2, true), insert(3, false)];
+        while QUEUE - writer.jobs.capacity() < tasks.len() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writes were never queued"
+            );
+            tokio::task::yield_now().await;
+        }
+        release.send(()).unwrap();
+        holding.await.unwrap().unwrap();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        assert!(matches!(results[0], Ok(1)));
+        assert!(matches!(results[1], Err(StoreError::Conflict(_))));
+        assert!(matches!(results[2], Ok(3)));
+        assert_eq!(ids(&path), [1, 3]);
+    }
+
+    /// Under writes that never pause, the WAL still starts over instead of growing with every
+    /// byte written.
+    #[tokio::test]
+    async fn the_wal_stays_bounded_under_sustained_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = table(&dir);
+        let policy = WalPolicy {
+            restart_frames: 64,
+            catch_up_frames: 16,
+            size_limit: 1 << 20,
+            max_passes: 8,
+            every: Duration::from_millis(5),
+        };
+        let writer = Writer::start_with(&path, policy).unwrap();
+        let wal = dir.path().join("w.db-wal");
+        let row = 16 * 1024;
+        let rows = 1280; // 20 MB in all
+        let mut tasks = tokio::task::JoinSet::new();
+        for worker in 0..8 {
+            let writer = writer.clone();
+            tasks.spawn(async move {
+                for n in 0..rows / 8 {
+                    let id = worker * rows + n;
+                    writer
+                        .write(move |c| {
+                            c.execute(
+                                "INSERT INTO t (id, body) VALUES (?1, zeroblob(?2))",
+                                [id as i64, row as i64],
+                            )
+                            .map(drop)
+                            .map_err(error)
+                        })
+                        .await
+                        .unwrap();
+                }
+            });
+        }
+        let mut largest_wal = 0;
+        while !tasks.is_empty() {
+            tokio::select! {
+                _ = tasks.join_next() => {}
+                () = tokio::time::sleep(Duration::from_millis(2)) => {}
+            }
+            let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+            largest_wal = largest_wal.max(size);
+        }
+        assert_eq!(ids(&path).len(), rows);
+        let written = (rows * row) as u64;
+        assert!(
+            largest_wal < written / 4,
+            "the WAL reached {largest_wal} bytes for {written} bytes written"
+        );
     }
 }
