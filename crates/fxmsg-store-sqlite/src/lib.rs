@@ -100,11 +100,28 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let mut migrator = options.clone().connect().await.map_err(backend)?;
+        // Migrations that rebuild a table run with foreign keys off, as SQLite prescribes; the
+        // check afterwards proves they left no dangling reference.
+        let mut migrator = options
+            .clone()
+            .foreign_keys(false)
+            .connect()
+            .await
+            .map_err(backend)?;
         sqlx::migrate!("./migrations")
             .run(&mut migrator)
             .await
             .map_err(backend)?;
+        let dangling = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut migrator)
+            .await
+            .map_err(backend)?;
+        if !dangling.is_empty() {
+            return Err(StoreError::Backend(format!(
+                "the database has {} rows with a dangling foreign key",
+                dangling.len()
+            )));
+        }
         sqlx::Connection::close(migrator).await.map_err(backend)?;
         let writer = Writer::start(path)?;
         let reader = SqlitePoolOptions::new()

@@ -48,9 +48,9 @@ pub async fn list(
         q.push(" AND m.app_id = ").push_bind(app);
     }
     if let Some(user) = &f.recipient {
-        q.push(" AND EXISTS (SELECT 1 FROM deliveries AS d WHERE d.message_seq = m.seq AND d.open_user_id = ")
+        q.push(" AND EXISTS (SELECT 1 FROM deliveries AS d WHERE d.corp_id = m.corp_id AND d.open_user_id = ")
             .push_bind(user)
-            .push(")");
+            .push(" AND d.message_seq = m.seq)");
     }
     if let Some(t) = &f.msg_type {
         q.push(" AND m.msg_type = ").push_bind(t);
@@ -100,9 +100,15 @@ pub async fn detail(
             .await
             .map_err(backend)?;
     let Some(row) = row else { return Ok(None) };
+    // Inbox rows are keyed by employee, so they are found through the message's recipients.
     let deliveries = sqlx::query(
-        "SELECT open_user_id, delivered_at, revoked_at FROM deliveries WHERE message_seq = ? ORDER BY open_user_id",
+        "SELECT d.open_user_id, d.delivered_at, d.revoked_at
+           FROM json_each(?) AS r CROSS JOIN deliveries AS d
+             ON d.corp_id = ? AND d.open_user_id = r.value AND d.message_seq = ?
+          ORDER BY d.open_user_id",
     )
+    .bind(row.get::<String, _>("recipients"))
+    .bind(row.get::<String, _>("corp_id"))
     .bind(row.get::<i64, _>("seq"))
     .fetch_all(db)
     .await
@@ -157,26 +163,7 @@ pub fn insert(
     key: Option<&IdempotencyKey>,
 ) -> Result<InsertOutcome> {
     let m = &new.message;
-    if let Some(key) = key {
-        let first = db
-            .prepare_cached(
-                "SELECT body_hash, response FROM idempotency_keys
-                  WHERE corp_id = ?1 AND app_id = ?2 AND key = ?3 AND created_at >= ?4",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![m.corp_id, m.app_id, key.key, key.not_before], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()
-            })
-            .map_err(error)?;
-        if let Some((body_hash, response)) = first {
-            return Ok(InsertOutcome::Replayed {
-                body_hash,
-                response,
-            });
-        }
-    }
+    // Checked before anything is written: a job that answers Ok commits what it wrote.
     for media_id in &new.media_ids {
         let live = db
             .prepare_cached(
@@ -185,56 +172,98 @@ pub fn insert(
             .and_then(|mut s| s.exists(params![m.corp_id, media_id]))
             .map_err(error)?;
         if !live {
+            // A retry of a send that succeeded is answered as before, even if its cover is gone.
+            if let Some(replayed) = key.map(|k| replay(db, m, k)).transpose()?.flatten() {
+                return Ok(replayed);
+            }
             return Ok(InsertOutcome::MissingMedia(media_id.clone()));
+        }
+    }
+    if let Some(key) = key {
+        // Claim the key: a new one, or one older than the window, is (re)written; a live one is
+        // left alone and this request is a retry.
+        let claimed = db
+            .prepare_cached(
+                "INSERT INTO idempotency_keys (corp_id, app_id, key, body_hash, response, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (corp_id, app_id, key) DO UPDATE
+                    SET body_hash = excluded.body_hash, response = excluded.response,
+                        created_at = excluded.created_at
+                  WHERE idempotency_keys.created_at < ?7",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    m.corp_id,
+                    m.app_id,
+                    key.key,
+                    key.body_hash,
+                    key.response,
+                    m.created_at,
+                    key.not_before
+                ])
+            })
+            .map_err(error)?;
+        if claimed == 0 {
+            return replay(db, m, key)?
+                .ok_or_else(|| StoreError::Backend("an idempotency key vanished".into()));
         }
     }
     let json =
         |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Backend(e.to_string()));
     let (recipients, invalid_users) = (json(&m.recipients)?, json(&m.invalid_users)?);
-    let seq: i64 = db
-        .prepare_cached(
-            "INSERT INTO messages (message_id, corp_id, app_id, service_id, msg_type, content, recipients, invalid_users,
-                                   raw_request, third_trace_id, trace_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING seq",
-        )
-        .and_then(|mut s| {
-            s.query_row(
-                params![
-                    m.message_id,
-                    m.corp_id,
-                    m.app_id,
-                    m.service_id,
-                    m.msg_type,
-                    m.content.to_string(),
-                    recipients,
-                    invalid_users,
-                    new.raw_request,
-                    m.third_trace_id,
-                    m.trace_id,
-                    m.created_at
-                ],
-                |r| r.get(0),
-            )
-        })
-        .map_err(error)?;
+    db.prepare_cached(
+        "INSERT INTO messages (message_id, corp_id, app_id, service_id, msg_type, content, recipients,
+                               invalid_users, raw_request, third_trace_id, trace_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            m.message_id,
+            m.corp_id,
+            m.app_id,
+            m.service_id,
+            m.msg_type,
+            m.content.to_string(),
+            recipients,
+            invalid_users,
+            new.raw_request,
+            m.third_trace_id,
+            m.trace_id,
+            m.created_at
+        ])
+    })
+    .map_err(error)?;
+    let seq = db.last_insert_rowid();
     let mut deliver = db
-        .prepare_cached("INSERT INTO deliveries (message_seq, corp_id, open_user_id, delivered_at) VALUES (?1, ?2, ?3, ?4)")
+        .prepare_cached(
+            "INSERT INTO deliveries (corp_id, open_user_id, message_seq, delivered_at)
+             VALUES (?1, ?2, ?3, ?4)",
+        )
         .map_err(error)?;
     for user in &m.recipients {
         deliver
-            .execute(params![seq, m.corp_id, user, m.created_at])
+            .execute(params![m.corp_id, user, seq, m.created_at])
             .map_err(error)?;
     }
-    if let Some(key) = key {
-        db.prepare_cached(
-            "INSERT INTO idempotency_keys (corp_id, app_id, key, body_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (corp_id, app_id, key) DO UPDATE
-                SET body_hash = excluded.body_hash, response = excluded.response, created_at = excluded.created_at",
-        )
-        .and_then(|mut s| s.execute(params![m.corp_id, m.app_id, key.key, key.body_hash, key.response, m.created_at]))
-        .map_err(error)?;
-    }
     Ok(InsertOutcome::Inserted)
+}
+
+/// The answer stored under a live idempotency key, if there is one.
+fn replay(db: &Connection, m: &Message, key: &IdempotencyKey) -> Result<Option<InsertOutcome>> {
+    db.prepare_cached(
+        "SELECT body_hash, response FROM idempotency_keys
+          WHERE corp_id = ?1 AND app_id = ?2 AND key = ?3 AND created_at >= ?4",
+    )
+    .and_then(|mut s| {
+        s.query_row(params![m.corp_id, m.app_id, key.key, key.not_before], |r| {
+            Ok(InsertOutcome::Replayed {
+                body_hash: r.get(0)?,
+                response: r.get(1)?,
+            })
+        })
+        .optional()
+    })
+    .map_err(error)
 }
 
 pub fn revoke(
@@ -244,11 +273,11 @@ pub fn revoke(
     message_id: &str,
     now: i64,
 ) -> Result<RevokeOutcome> {
-    let found: Option<(i64, Option<String>, Option<i64>)> = db
-        .prepare_cached("SELECT seq, service_id, revoked_at FROM messages WHERE corp_id = ?1 AND message_id = ?2")
-        .and_then(|mut s| s.query_row(params![corp_id, message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+    let found: Option<(i64, Option<String>, Option<i64>, String)> = db
+        .prepare_cached("SELECT seq, service_id, revoked_at, recipients FROM messages WHERE corp_id = ?1 AND message_id = ?2")
+        .and_then(|mut s| s.query_row(params![corp_id, message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional())
         .map_err(error)?;
-    let Some((seq, sent_as, revoked_at)) = found else {
+    let Some((seq, sent_as, revoked_at, recipients)) = found else {
         return Ok(RevokeOutcome::NotFound);
     };
     if sent_as.is_some_and(|s| s != service_id) {
@@ -260,8 +289,11 @@ pub fn revoke(
     db.prepare_cached("UPDATE messages SET revoked_at = ?1 WHERE seq = ?2")
         .and_then(|mut s| s.execute(params![now, seq]))
         .map_err(error)?;
-    db.prepare_cached("UPDATE deliveries SET revoked_at = ?1 WHERE message_seq = ?2")
-        .and_then(|mut s| s.execute(params![now, seq]))
+    db.prepare_cached(
+        "UPDATE deliveries SET revoked_at = ?1
+          WHERE corp_id = ?2 AND open_user_id IN (SELECT value FROM json_each(?3)) AND message_seq = ?4",
+    )
+    .and_then(|mut s| s.execute(params![now, corp_id, recipients, seq]))
         .map_err(error)?;
     Ok(RevokeOutcome::Revoked)
 }

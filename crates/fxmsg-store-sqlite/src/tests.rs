@@ -315,3 +315,144 @@ async fn a_failing_write_in_a_group_commit_does_not_undo_its_neighbours() {
         }
     }
 }
+
+fn image(id: &str, corp: &str) -> MediaRecord {
+    MediaRecord {
+        media_id: id.into(),
+        corp_id: corp.into(),
+        app_id: format!("A{corp}"),
+        kind: MediaKind::Image,
+        content_type: "image/png".into(),
+        file_name: "a.png".into(),
+        size: 1,
+        object_key: "k".into(),
+        created_at: 0,
+    }
+}
+
+fn key(name: &str, hash: &str) -> IdempotencyKey {
+    IdempotencyKey {
+        key: name.into(),
+        body_hash: hash.into(),
+        response: format!("response of {hash}"),
+        not_before: 0,
+    }
+}
+
+#[tokio::test]
+async fn a_send_refused_for_missing_media_does_not_claim_its_key() {
+    let (_dir, store) = store().await;
+    let mut m = message("m1", "C1", &["UC10"], 1);
+    m.media_ids = vec!["img".into()];
+    assert_eq!(
+        store
+            .insert_message(m.clone(), Some(key("k", "h")))
+            .await
+            .unwrap(),
+        InsertOutcome::MissingMedia("img".into())
+    );
+    // The integrator uploads the cover and retries with the same key: it is a first send.
+    store.insert_media(&image("img", "C1")).await.unwrap();
+    assert_eq!(
+        store.insert_message(m, Some(key("k", "h"))).await.unwrap(),
+        InsertOutcome::Inserted
+    );
+    assert!(store.message(None, "m1").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_retry_is_answered_as_before_after_its_cover_was_deleted() {
+    let (_dir, store) = store().await;
+    store.insert_media(&image("img", "C1")).await.unwrap();
+    let mut m = message("m1", "C1", &["UC10"], 1);
+    m.media_ids = vec!["img".into()];
+    assert_eq!(
+        store
+            .insert_message(m.clone(), Some(key("k", "h")))
+            .await
+            .unwrap(),
+        InsertOutcome::Inserted
+    );
+    store.delete_media("C1", "img", 2).await.unwrap().unwrap();
+    m.message.message_id = "m2".into();
+    assert_eq!(
+        store.insert_message(m, Some(key("k", "h"))).await.unwrap(),
+        InsertOutcome::Replayed {
+            body_hash: "h".into(),
+            response: "response of h".into()
+        }
+    );
+    assert!(store.message(None, "m2").await.unwrap().is_none());
+}
+
+/// A database written by the schema before migration 3 opens with its messages, inbox rows and
+/// revocations intact, and keeps working.
+#[tokio::test]
+async fn messages_written_before_the_send_path_migration_survive_it() {
+    use sqlx::{ConnectOptions, Connection};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fxmsg.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+    let mut old = options.connect().await.unwrap();
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.migrations = std::borrow::Cow::Owned(migrator.migrations[..2].to_vec());
+    migrator.run(&mut old).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO corps VALUES ('C1', 'one', 'one', 0);
+         INSERT INTO apps VALUES ('AC1', 'C1', 'a', 1, 's', 'p', 0);
+         INSERT INTO employees VALUES ('U1', 'C1', '1000', 'e', 'active', 0);
+         INSERT INTO employees VALUES ('U2', 'C1', '1001', 'e', 'active', 0);
+         INSERT INTO messages (message_id, corp_id, app_id, service_id, msg_type, content, recipients,
+                               invalid_users, raw_request, third_trace_id, trace_id, created_at, revoked_at)
+              VALUES ('old1', 'C1', 'AC1', 'S1', 'text', '{\"content\":\"one\"}', '[\"U1\",\"U2\"]', '[]',
+                      '{}', NULL, 't1', 10, 20),
+                     ('old2', 'C1', 'AC1', 'S1', 'text', '{\"content\":\"two\"}', '[\"U1\"]', '[]',
+                      '{}', NULL, 't2', 30, NULL);
+         INSERT INTO deliveries VALUES (1, 'C1', 'U1', 10, 20), (1, 'C1', 'U2', 10, 20),
+                                       (2, 'C1', 'U1', 30, NULL);",
+    )
+    .execute(&mut old)
+    .await
+    .unwrap();
+    old.close().await.unwrap();
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let detail = store.message(Some("C1"), "old1").await.unwrap().unwrap();
+    let states: Vec<_> = detail
+        .deliveries
+        .iter()
+        .map(|d| (d.open_user_id.as_str(), d.state.as_str()))
+        .collect();
+    assert_eq!(states, [("U1", "revoked"), ("U2", "revoked")]);
+    let (inbox, _) = store.inbox("C1", "U1", None, 10).await.unwrap();
+    let ids: Vec<_> = inbox
+        .iter()
+        .map(|i| i.message.message_id.as_str())
+        .collect();
+    assert_eq!(ids, ["old2", "old1"]);
+    // New messages continue the sequence, and revoking an old one reaches its inbox rows.
+    store
+        .insert_message(message("new", "C1", &["U1"], 40), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.revoke_message("C1", "S1", "old2", 50).await.unwrap(),
+        RevokeOutcome::Revoked
+    );
+    let (inbox, _) = store.inbox("C1", "U1", None, 10).await.unwrap();
+    let listed: Vec<_> = inbox
+        .iter()
+        .map(|i| (i.message.message_id.as_str(), i.state.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("new", "delivered"),
+            ("old2", "revoked"),
+            ("old1", "revoked")
+        ]
+    );
+}
