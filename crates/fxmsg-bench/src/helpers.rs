@@ -15,12 +15,9 @@ use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite};
 /// Admin token of the benchmark's server.
 pub const ADMIN_TOKEN: &str = "bench-admin-token";
 
-/// Runs the real server with the same logging `fxmsg serve` sets up (sent to /dev/null by the parent).
+/// Runs the real server with the logging `fxmsg serve` sets up (sent to /dev/null by the parent).
 pub async fn serve_fxmsg(data_dir: &Path) {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
-        .with_writer(std::io::stderr)
-        .init();
+    fxmsg_server::init_logging(fxmsg_server::LogFormat::Text);
     let mut config = Config::new(data_dir, "127.0.0.1:0".parse().expect("an address"));
     config.admin_token = Some(ADMIN_TOKEN.into());
     config.no_demo = true;

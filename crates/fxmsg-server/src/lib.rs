@@ -43,6 +43,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use media::{MAX_DOCUMENT_BYTES, MAX_IMAGE_BYTES};
 pub use tokens::{TOKEN_LIFETIME_SECS, TOKEN_REUSE_SECS};
+pub use trace::{init_logging, LogFormat};
 
 use state::AppState;
 
@@ -90,7 +91,7 @@ impl Server {
         bootstrap::demo(&store, !config.no_demo, clock.now_ms(), &mut boot)
             .await
             .map_err(bootstrap_error)?;
-        let state = AppState {
+        let state = AppState::new(state::Shared {
             store: Arc::new(store.clone()),
             media: Arc::new(media),
             clock,
@@ -98,7 +99,7 @@ impl Server {
             admin_token_hash: admin_token_hash.into(),
             json_body_limit: config.json_body_limit,
             faults: faults::Faults::default(),
-        };
+        });
         let router = routes::router(state, Duration::from_secs(config.request_timeout_secs));
         let listener = TcpListener::bind(config.listen).await?;
         Ok((

@@ -9,9 +9,28 @@ use crate::clock::Clock;
 use crate::faults::Faults;
 use crate::secrets::TokenKey;
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs. Extractors clone it several times per request, so a clone is one
+/// reference-count increment.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Shares `shared` between handlers.
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     /// Metadata and messages.
     pub store: Arc<dyn Store>,
     /// Media bytes.
@@ -28,7 +47,7 @@ pub struct AppState {
     pub faults: Faults,
 }
 
-impl AppState {
+impl Shared {
     /// Now, unix milliseconds.
     pub fn now(&self) -> i64 {
         self.clock.now_ms()

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fxmsg_server::Config;
+use fxmsg_server::LogFormat;
 
 use crate::connection::Connection;
 
@@ -189,15 +190,6 @@ pub struct ServeArgs {
     /// Log format on stderr.
     #[arg(long, env = "FXMSG_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 /// `fxmsg admin`.

@@ -6,20 +6,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use fxmsg_server::{shutdown_signal, Bootstrap, Server, SystemClock};
-use tracing_subscriber::EnvFilter;
 
-use crate::cli::{LogFormat, ServeArgs};
+use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> ExitCode {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match args.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().init(),
-    }
+    fxmsg_server::init_logging(args.log_format);
     let (server, boot) = match Server::build(&args.config, Arc::new(SystemClock)).await {
         Ok(built) => built,
         Err(e) => {
