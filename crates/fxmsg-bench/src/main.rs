@@ -4,10 +4,6 @@
 //! BENCHMARKS.md. `--smoke` runs every scenario for a moment and checks the numbers are sane.
 #![forbid(unsafe_code)]
 
-// The allocator `fxmsg serve` uses, so the server measured here is the one deployed.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod helpers;
 mod load;
 mod procs;

@@ -2,12 +2,6 @@
 //! native API; `send`, `media`, `revoke` and `token` call the Fxiaoke API through `fxmsg-client`. Glue only: parsing happens in `cli`, work in the library crates.
 #![forbid(unsafe_code)]
 
-// glibc's allocator was 15% of a send's server CPU in `perf` (many small, short-lived
-// allocations, freed on another thread than the one that made them); mimalloc cut a send's CPU
-// by about a fifth in the benchmark.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod admin;
 mod calls;
 mod cli;
