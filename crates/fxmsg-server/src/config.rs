@@ -26,6 +26,9 @@ pub struct Config {
     /// Do not create the demo corp on first start.
     #[arg(long, env = "FXMSG_NO_DEMO")]
     pub no_demo: bool,
+    /// Seconds between passes that delete `thirdTraceId` keys older than their 24 h window.
+    #[arg(long, env = "FXMSG_KEY_PRUNE_SECS", default_value_t = 60)]
+    pub key_prune_secs: u64,
 }
 
 impl Config {
@@ -38,6 +41,7 @@ impl Config {
             json_body_limit: 2 * 1024 * 1024,
             request_timeout_secs: 60,
             no_demo: false,
+            key_prune_secs: 60,
         }
     }
 }
@@ -54,6 +58,7 @@ impl fmt::Debug for Config {
             .field("json_body_limit", &self.json_body_limit)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("no_demo", &self.no_demo)
+            .field("key_prune_secs", &self.key_prune_secs)
             .finish()
     }
 }

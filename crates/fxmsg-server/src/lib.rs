@@ -69,6 +69,8 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     store: SqliteStore,
+    clock: Arc<dyn Clock>,
+    key_prune_every: Duration,
 }
 
 impl Server {
@@ -94,7 +96,7 @@ impl Server {
         let state = AppState::new(state::Shared {
             store: Arc::new(store.clone()),
             media: Arc::new(media),
-            clock,
+            clock: clock.clone(),
             token_key,
             admin_token_hash: admin_token_hash.into(),
             json_body_limit: config.json_body_limit,
@@ -107,6 +109,8 @@ impl Server {
                 listener,
                 router,
                 store,
+                clock,
+                key_prune_every: Duration::from_secs(config.key_prune_secs),
             },
             boot,
         ))
@@ -124,11 +128,43 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let pruner = tokio::spawn(prune_keys(
+            self.store.clone(),
+            self.clock,
+            self.key_prune_every,
+        ));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        pruner.abort();
+        served?;
         self.store.close().await;
         Ok(())
+    }
+}
+
+/// Keys looked at per pruning step: a short write, so a pass never holds up sends.
+const KEY_PRUNE_CHUNK: u32 = 1000;
+/// Pause between two steps of one pass.
+const KEY_PRUNE_PAUSE: Duration = Duration::from_millis(10);
+
+/// Every `every`, one pass over the idempotency keys that deletes those past their window, in
+/// steps of [`KEY_PRUNE_CHUNK`] keys. Without it every keyed send would leave a row forever.
+async fn prune_keys(store: SqliteStore, clock: Arc<dyn Clock>, every: Duration) {
+    use fxmsg_store::Store;
+    loop {
+        tokio::time::sleep(every).await;
+        loop {
+            let before = clock.now_ms() - routes::message::IDEMPOTENCY_WINDOW_MS;
+            match store.prune_idempotency_keys(before, KEY_PRUNE_CHUNK).await {
+                Ok((_, true)) => break,
+                Ok((_, false)) => tokio::time::sleep(KEY_PRUNE_PAUSE).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning idempotency keys failed");
+                    break;
+                }
+            }
+        }
     }
 }
 

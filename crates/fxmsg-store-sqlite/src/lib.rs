@@ -43,6 +43,8 @@ pub struct SqliteStore {
     writer: Writer,
     reader: SqlitePool,
     caches: Arc<Caches>,
+    /// Where the idempotency-key pruning walk stopped; `None` starts from the first key.
+    prune_from: Arc<std::sync::Mutex<Option<messages::KeyCursor>>>,
 }
 
 /// What the send path reads on every request, kept in memory (see `cache`).
@@ -133,6 +135,7 @@ impl SqliteStore {
             writer,
             reader,
             caches: Arc::default(),
+            prune_from: Arc::default(),
         })
     }
 
@@ -396,6 +399,19 @@ impl Store for SqliteStore {
         Ok(taken?.then_some(live))
     }
 
+    async fn prune_idempotency_keys(&self, before: i64, limit: u32) -> Result<(u64, bool)> {
+        let from = self
+            .prune_from
+            .lock()
+            .expect("the prune cursor lock")
+            .clone();
+        let (deleted, next) = self
+            .write(move |c| messages::prune_keys(c, from.as_ref(), before, limit))
+            .await?;
+        let wrapped = next.is_none();
+        *self.prune_from.lock().expect("the prune cursor lock") = next;
+        Ok((deleted, wrapped))
+    }
     async fn insert_message(
         &self,
         message: NewMessage,

@@ -248,6 +248,51 @@ pub fn insert(
     Ok(InsertOutcome::Inserted)
 }
 
+/// A position in the idempotency keys' order: (corp_id, app_id, key).
+pub type KeyCursor = (String, String, String);
+
+/// Looks at the next `limit` idempotency keys after `from` and deletes those created before
+/// `before`. Returns the number deleted and where to continue (`None` after the last key).
+pub fn prune_keys(
+    db: &Connection,
+    from: Option<&KeyCursor>,
+    before: i64,
+    limit: u32,
+) -> Result<(u64, Option<KeyCursor>)> {
+    // Every corp id is non-empty, so the empty cursor sorts before every key.
+    let start = from.cloned().unwrap_or_default();
+    let keys: Vec<(KeyCursor, i64)> = db
+        .prepare_cached(
+            "SELECT corp_id, app_id, key, created_at FROM idempotency_keys
+              WHERE (corp_id, app_id, key) > (?1, ?2, ?3)
+              ORDER BY corp_id, app_id, key LIMIT ?4",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![start.0, start.1, start.2, limit], |r| {
+                Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?))
+            })?
+            .collect()
+        })
+        .map_err(error)?;
+    let mut delete = db
+        .prepare_cached(
+            "DELETE FROM idempotency_keys WHERE corp_id = ?1 AND app_id = ?2 AND key = ?3",
+        )
+        .map_err(error)?;
+    let mut deleted = 0;
+    for ((corp, app, key), created_at) in &keys {
+        if *created_at < before {
+            deleted += delete.execute(params![corp, app, key]).map_err(error)? as u64;
+        }
+    }
+    let next = if keys.len() < limit as usize {
+        None
+    } else {
+        keys.last().map(|(k, _)| k.clone())
+    };
+    Ok((deleted, next))
+}
+
 /// The answer stored under a live idempotency key, if there is one.
 fn replay(db: &Connection, m: &Message, key: &IdempotencyKey) -> Result<Option<InsertOutcome>> {
     db.prepare_cached(

@@ -456,3 +456,51 @@ async fn messages_written_before_the_send_path_migration_survive_it() {
         ]
     );
 }
+
+#[tokio::test]
+async fn pruning_walks_the_keys_in_chunks_and_removes_only_expired_ones() {
+    let (_dir, store) = store().await;
+    for n in 0..5 {
+        let m = message(&format!("m{n}"), "C1", &["UC10"], 10 * (n + 1));
+        let outcome = store
+            .insert_message(m, Some(key(&format!("k{n}"), "h")))
+            .await
+            .unwrap();
+        assert_eq!(outcome, InsertOutcome::Inserted);
+    }
+    // Keys k0..k2 were created at 10, 20, 30; k3 and k4 at 40 and 50.
+    let before = 35;
+    assert_eq!(
+        store.prune_idempotency_keys(before, 2).await.unwrap(),
+        (2, false)
+    );
+    assert_eq!(
+        store.prune_idempotency_keys(before, 2).await.unwrap(),
+        (1, false)
+    );
+    assert_eq!(
+        store.prune_idempotency_keys(before, 2).await.unwrap(),
+        (0, true)
+    );
+    // The walk wrapped around; another pass finds nothing more to delete.
+    assert_eq!(
+        store.prune_idempotency_keys(before, 10).await.unwrap(),
+        (0, true)
+    );
+    // Live keys still replay; a pruned one is free for a new message.
+    let retry = message("again", "C1", &["UC10"], 60);
+    assert!(matches!(
+        store
+            .insert_message(retry.clone(), Some(key("k4", "h")))
+            .await
+            .unwrap(),
+        InsertOutcome::Replayed { .. }
+    ));
+    assert_eq!(
+        store
+            .insert_message(retry, Some(key("k0", "h")))
+            .await
+            .unwrap(),
+        InsertOutcome::Inserted
+    );
+}

@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::trace::current_trace_id;
 
 /// How long a `thirdTraceId` deduplicates retries.
-const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
+pub(crate) const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
 /// Longest accepted `thirdTraceId`.
 const MAX_TRACE_ID_LEN: usize = 128;
 /// Body fields that carry credentials: never stored, never part of the idempotency hash.
