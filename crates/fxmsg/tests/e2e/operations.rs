@@ -83,44 +83,110 @@ async fn shutdown_finishes_the_request_in_flight_then_stops() {
     stopping.await.unwrap();
 }
 
-#[tokio::test]
-async fn the_server_keeps_running_when_its_stdout_is_closed() {
-    let dir = tempfile::tempdir().unwrap();
+/// `fxmsg serve` as a child process on a free port, with the given stdout and stderr.
+fn spawn_serve(
+    dir: &std::path::Path,
+    stdout: std::process::Stdio,
+    stderr: std::process::Stdio,
+) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fxmsg"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fxmsg"))
         .args([
             "serve",
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--data-dir",
         ])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .arg(dir)
+        .env_remove("RUST_LOG")
+        .stdout(stdout)
+        .stderr(stderr)
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    drop(child.stdout.take()); // like `fxmsg serve | head -1`: nobody reads the banner
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// Waits until `/readyz` answers, failing if the child exits first.
+async fn wait_ready(child: &mut tokio::process::Child, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let url = format!("http://127.0.0.1:{port}/readyz");
+    let url = format!("{base}/readyz");
     loop {
         assert!(
             child.try_wait().unwrap().is_none(),
-            "the server exited when its stdout closed"
+            "the server exited before it was ready"
         );
         if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
-            break;
+            return;
         }
         assert!(Instant::now() < deadline, "the server never became ready");
         tokio::task::yield_now().await;
     }
+}
+
+#[tokio::test]
+async fn the_server_keeps_running_when_its_stdout_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = spawn_serve(
+        dir.path(),
+        std::process::Stdio::piped(),
+        std::process::Stdio::null(),
+    );
+    drop(child.stdout.take()); // like `fxmsg serve | head -1`: nobody reads the banner
+    wait_ready(&mut child, &base).await;
     assert!(
         child.try_wait().unwrap().is_none(),
         "the server exited after printing its banner"
     );
     child.kill().await.unwrap();
+}
+
+/// One plain line per request, carrying the trace id the client saw; never the query string
+/// (it can hold `corpAccessToken`), and no colour codes when stderr is not a terminal.
+#[tokio::test]
+async fn each_request_logs_one_plain_line_with_its_trace_id_and_no_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = spawn_serve(
+        dir.path(),
+        std::process::Stdio::null(),
+        std::process::Stdio::piped(),
+    );
+    wait_ready(&mut child, &base).await;
+    let secret = "SECRET-TOKEN-0123456789";
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{base}/cgi/message/send?corpAccessToken={secret}&corpId=FSCID_1"
+        ))
+        .json(&json!({"msgType": "text"}))
+        .send()
+        .await
+        .unwrap();
+    let trace_id = response.headers()["x-fxmsg-trace-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    child.kill().await.unwrap();
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .await
+        .unwrap();
+    let lines: Vec<&str> = logs.lines().filter(|l| l.contains(&trace_id)).collect();
+    assert_eq!(lines.len(), 1, "one line for the request: {logs}");
+    let line = lines[0];
+    assert!(line.contains("handled"), "{line}");
+    assert!(line.contains("path=/cgi/message/send"), "{line}");
+    assert!(line.contains("status=200"), "{line}");
+    assert!(
+        !logs.contains(secret),
+        "a credential reached the log: {logs}"
+    );
+    assert!(!logs.contains('\x1b'), "colour codes in a log file: {logs}");
 }
