@@ -34,7 +34,7 @@ fn new_trace_id() -> String {
 pub async fn trace_requests(request: Request, next: Next) -> Response {
     let trace_id = new_trace_id();
     let method = request.method().clone();
-    let path = request.uri().clone();
+    let uri = request.uri().clone();
     let span = tracing::debug_span!("request", trace_id = %trace_id);
     let started = Instant::now();
     let mut response = TRACE_ID
@@ -44,7 +44,7 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
     tracing::info!(
         trace_id = %trace_id,
         method = %method,
-        path = %path.path(),
+        path = %uri.path(),
         status = response.status().as_u16(),
         elapsed_us = started.elapsed().as_micros() as u64,
         "handled"

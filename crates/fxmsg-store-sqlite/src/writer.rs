@@ -77,8 +77,8 @@ impl Writer {
     fn start_with(path: &Path, wal: WalPolicy) -> Result<Writer> {
         let conn = Connection::open(path).map_err(error)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
-        // Savepoint journals stay in memory; checkpoints run on their own thread, never inside a
-        // commit batch, so a checkpoint cannot stall the requests waiting on that batch.
+        // Savepoint journals stay in memory. Automatic checkpoints are off: the Checkpointer
+        // copies frames on its own thread and hands the writer only a short last stretch.
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -32768;
