@@ -504,3 +504,29 @@ async fn pruning_walks_the_keys_in_chunks_and_removes_only_expired_ones() {
         InsertOutcome::Inserted
     );
 }
+
+/// Migrations rebuild tables with foreign keys off; the check afterwards refuses to open a
+/// database that holds a dangling reference instead of serving it.
+#[tokio::test]
+async fn a_database_with_a_dangling_reference_is_refused_after_migrating() {
+    use sqlx::{ConnectOptions, Connection};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fxmsg.db");
+    drop(SqliteStore::open(&path).await.unwrap());
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .foreign_keys(false)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO apps VALUES ('A9', 'no-such-corp', 'a', 1, 's', 'p', 0)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    match SqliteStore::open(&path).await {
+        Err(StoreError::Backend(e)) => assert!(e.contains("dangling foreign key"), "{e}"),
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => panic!("a database with a dangling reference was opened"),
+    }
+}
