@@ -6,6 +6,7 @@ use fxmsg_store::{
     RevokeOutcome, StoreError,
 };
 use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -179,33 +180,11 @@ pub fn insert(
             return Ok(InsertOutcome::MissingMedia(media_id.clone()));
         }
     }
+    // The writer runs one write at a time, so nothing can claim the key between this look and the
+    // insert below.
     if let Some(key) = key {
-        // Claim the key: a new one, or one older than the window, is (re)written; a live one is
-        // left alone and this request is a retry.
-        let claimed = db
-            .prepare_cached(
-                "INSERT INTO idempotency_keys (corp_id, app_id, key, body_hash, response, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (corp_id, app_id, key) DO UPDATE
-                    SET body_hash = excluded.body_hash, response = excluded.response,
-                        created_at = excluded.created_at
-                  WHERE idempotency_keys.created_at < ?7",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    m.corp_id,
-                    m.app_id,
-                    key.key,
-                    key.body_hash,
-                    key.response,
-                    m.created_at,
-                    key.not_before
-                ])
-            })
-            .map_err(error)?;
-        if claimed == 0 {
-            return replay(db, m, key)?
-                .ok_or_else(|| StoreError::Backend("an idempotency key vanished".into()));
+        if let Some(replayed) = replay(db, m, key)? {
+            return Ok(replayed);
         }
     }
     let json =
@@ -245,11 +224,23 @@ pub fn insert(
             .execute(params![m.corp_id, user, seq, m.created_at])
             .map_err(error)?;
     }
+    if let Some(key) = key {
+        // New, or expired and taken over (`replay` found no live use of it).
+        db.prepare_cached(
+            "INSERT INTO idempotency_keys (app_id, key, body_hash, message_seq, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (app_id, key) DO UPDATE
+                SET body_hash = excluded.body_hash, message_seq = excluded.message_seq,
+                    created_at = excluded.created_at",
+        )
+        .and_then(|mut s| s.execute(params![m.app_id, key.key, key.body_hash, seq, m.created_at]))
+        .map_err(error)?;
+    }
     Ok(InsertOutcome::Inserted)
 }
 
-/// A position in the idempotency keys' order: (corp_id, app_id, key).
-pub type KeyCursor = (String, String, String);
+/// A position in the idempotency keys' order: (app_id, key).
+pub type KeyCursor = (String, String);
 
 /// Looks at the next `limit` idempotency keys after `from` and deletes those created before
 /// `before`. Returns the number deleted and where to continue (`None` after the last key).
@@ -259,30 +250,28 @@ pub fn prune_keys(
     before: i64,
     limit: u32,
 ) -> Result<(u64, Option<KeyCursor>)> {
-    // Every corp id is non-empty, so the empty cursor sorts before every key.
+    // Every app id is non-empty, so the empty cursor sorts before every key.
     let start = from.cloned().unwrap_or_default();
     let keys: Vec<(KeyCursor, i64)> = db
         .prepare_cached(
-            "SELECT corp_id, app_id, key, created_at FROM idempotency_keys
-              WHERE (corp_id, app_id, key) > (?1, ?2, ?3)
-              ORDER BY corp_id, app_id, key LIMIT ?4",
+            "SELECT app_id, key, created_at FROM idempotency_keys
+              WHERE (app_id, key) > (?1, ?2)
+              ORDER BY app_id, key LIMIT ?3",
         )
         .and_then(|mut s| {
-            s.query_map(params![start.0, start.1, start.2, limit], |r| {
-                Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?))
+            s.query_map(params![start.0, start.1, limit], |r| {
+                Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
             })?
             .collect()
         })
         .map_err(error)?;
     let mut delete = db
-        .prepare_cached(
-            "DELETE FROM idempotency_keys WHERE corp_id = ?1 AND app_id = ?2 AND key = ?3",
-        )
+        .prepare_cached("DELETE FROM idempotency_keys WHERE app_id = ?1 AND key = ?2")
         .map_err(error)?;
     let mut deleted = 0;
-    for ((corp, app, key), created_at) in &keys {
+    for ((app, key), created_at) in &keys {
         if *created_at < before {
-            deleted += delete.execute(params![corp, app, key]).map_err(error)? as u64;
+            deleted += delete.execute(params![app, key]).map_err(error)? as u64;
         }
     }
     let next = if keys.len() < limit as usize {
@@ -293,22 +282,57 @@ pub fn prune_keys(
     Ok((deleted, next))
 }
 
-/// The answer stored under a live idempotency key, if there is one.
+/// A JSON column of `messages`; a value that does not decode is reported, not papered over.
+fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("messages.{column} is not valid JSON: {e}")))
+}
+
+/// The first call under a live idempotency key, if there is one: its body hash and the message it
+/// created (in the caller's corp; an app never sends for another corp).
 fn replay(db: &Connection, m: &Message, key: &IdempotencyKey) -> Result<Option<InsertOutcome>> {
-    db.prepare_cached(
-        "SELECT body_hash, response FROM idempotency_keys
-          WHERE corp_id = ?1 AND app_id = ?2 AND key = ?3 AND created_at >= ?4",
-    )
-    .and_then(|mut s| {
-        s.query_row(params![m.corp_id, m.app_id, key.key, key.not_before], |r| {
-            Ok(InsertOutcome::Replayed {
-                body_hash: r.get(0)?,
-                response: r.get(1)?,
+    let found = db
+        .prepare_cached(
+            "SELECT k.body_hash, m.message_id, m.service_id, m.msg_type, m.content, m.recipients,
+                    m.invalid_users, m.third_trace_id, m.trace_id, m.created_at, m.revoked_at
+               FROM idempotency_keys AS k
+               JOIN messages AS m ON m.seq = k.message_seq AND m.corp_id = ?1
+              WHERE k.app_id = ?2 AND k.key = ?3 AND k.created_at >= ?4",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![m.corp_id, m.app_id, key.key, key.not_before], |r| {
+                Ok((
+                    r.get::<_, [u8; 32]>(0)?,
+                    Message {
+                        message_id: r.get(1)?,
+                        corp_id: m.corp_id.clone(),
+                        app_id: m.app_id.clone(),
+                        service_id: r.get(2)?,
+                        msg_type: r.get(3)?,
+                        content: Value::Null,
+                        recipients: Vec::new(),
+                        invalid_users: Vec::new(),
+                        third_trace_id: r.get(7)?,
+                        trace_id: r.get(8)?,
+                        created_at: r.get(9)?,
+                        revoked_at: r.get(10)?,
+                    },
+                    [r.get::<_, String>(4)?, r.get(5)?, r.get(6)?],
+                ))
             })
+            .optional()
         })
-        .optional()
-    })
-    .map_err(error)
+        .map_err(error)?;
+    let Some((body_hash, mut message, [content, recipients, invalid_users])) = found else {
+        return Ok(None);
+    };
+    message.content = decode("content", &content)?;
+    message.recipients = decode("recipients", &recipients)?;
+    message.invalid_users = decode("invalid_users", &invalid_users)?;
+    Ok(Some(InsertOutcome::Replayed {
+        body_hash,
+        message: Box::new(message),
+    }))
 }
 
 pub fn revoke(

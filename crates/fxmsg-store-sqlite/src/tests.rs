@@ -96,8 +96,7 @@ async fn a_repeated_idempotency_key_replays_and_writes_nothing() {
     let (_dir, store) = store().await;
     let key = IdempotencyKey {
         key: "k".into(),
-        body_hash: "h1".into(),
-        response: "r1".into(),
+        body_hash: [1; 32],
         not_before: 0,
     };
     store
@@ -108,13 +107,12 @@ async fn a_repeated_idempotency_key_replays_and_writes_nothing() {
         .insert_message(message("m2", "C1", &["UC10"], 20), Some(key.clone()))
         .await
         .unwrap();
-    assert_eq!(
-        again,
-        InsertOutcome::Replayed {
-            body_hash: "h1".into(),
-            response: "r1".into()
-        }
-    );
+    assert_eq!(replayed(&again), Some(([1; 32], "m1")));
+    let InsertOutcome::Replayed { message: first, .. } = again else {
+        unreachable!()
+    };
+    assert_eq!(first.recipients, ["UC10"]);
+    assert_eq!((first.trace_id.as_str(), first.created_at), ("t", 10));
     assert!(store.message(None, "m2").await.unwrap().is_none());
     // The same key in another corp is a different key.
     let other = store
@@ -330,12 +328,21 @@ fn image(id: &str, corp: &str) -> MediaRecord {
     }
 }
 
-fn key(name: &str, hash: &str) -> IdempotencyKey {
+fn key(name: &str, hash: u8) -> IdempotencyKey {
     IdempotencyKey {
         key: name.into(),
-        body_hash: hash.into(),
-        response: format!("response of {hash}"),
+        body_hash: [hash; 32],
         not_before: 0,
+    }
+}
+
+/// A replay's body hash and the id of the message it answers with.
+fn replayed(outcome: &InsertOutcome) -> Option<([u8; 32], &str)> {
+    match outcome {
+        InsertOutcome::Replayed { body_hash, message } => {
+            Some((*body_hash, message.message_id.as_str()))
+        }
+        _ => None,
     }
 }
 
@@ -346,7 +353,7 @@ async fn a_send_refused_for_missing_media_does_not_claim_its_key() {
     m.media_ids = vec!["img".into()];
     assert_eq!(
         store
-            .insert_message(m.clone(), Some(key("k", "h")))
+            .insert_message(m.clone(), Some(key("k", 7)))
             .await
             .unwrap(),
         InsertOutcome::MissingMedia("img".into())
@@ -354,7 +361,7 @@ async fn a_send_refused_for_missing_media_does_not_claim_its_key() {
     // The integrator uploads the cover and retries with the same key: it is a first send.
     store.insert_media(&image("img", "C1")).await.unwrap();
     assert_eq!(
-        store.insert_message(m, Some(key("k", "h"))).await.unwrap(),
+        store.insert_message(m, Some(key("k", 7))).await.unwrap(),
         InsertOutcome::Inserted
     );
     assert!(store.message(None, "m1").await.unwrap().is_some());
@@ -368,20 +375,15 @@ async fn a_retry_is_answered_as_before_after_its_cover_was_deleted() {
     m.media_ids = vec!["img".into()];
     assert_eq!(
         store
-            .insert_message(m.clone(), Some(key("k", "h")))
+            .insert_message(m.clone(), Some(key("k", 7)))
             .await
             .unwrap(),
         InsertOutcome::Inserted
     );
     store.delete_media("C1", "img", 2).await.unwrap().unwrap();
     m.message.message_id = "m2".into();
-    assert_eq!(
-        store.insert_message(m, Some(key("k", "h"))).await.unwrap(),
-        InsertOutcome::Replayed {
-            body_hash: "h".into(),
-            response: "response of h".into()
-        }
-    );
+    let retried = store.insert_message(m, Some(key("k", 7))).await.unwrap();
+    assert_eq!(replayed(&retried), Some(([7; 32], "m1")));
     assert!(store.message(None, "m2").await.unwrap().is_none());
 }
 
@@ -457,13 +459,70 @@ async fn messages_written_before_the_send_path_migration_survive_it() {
     );
 }
 
+/// Keys stored before migration 4 (hex body hash, the response as JSON) still replay after it, as
+/// the message their response named.
+#[tokio::test]
+async fn idempotency_keys_written_before_migration_4_still_replay() {
+    use sqlx::{ConnectOptions, Connection};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fxmsg.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+    let mut old = options.connect().await.unwrap();
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.migrations = std::borrow::Cow::Owned(migrator.migrations[..3].to_vec());
+    migrator.run(&mut old).await.unwrap();
+    let hash = "07".repeat(32);
+    sqlx::raw_sql(&format!(
+        "INSERT INTO corps VALUES ('C1', 'one', 'one', 0);
+         INSERT INTO apps VALUES ('AC1', 'C1', 'a', 1, 's', 'p', 0);
+         INSERT INTO employees VALUES ('U1', 'C1', '1000', 'e', 'active', 0);
+         INSERT INTO messages (message_id, corp_id, app_id, service_id, msg_type, content, recipients,
+                               invalid_users, raw_request, third_trace_id, trace_id, created_at)
+              VALUES ('old1', 'C1', 'AC1', NULL, 'text', '{{\"content\":\"one\"}}', '[\"U1\"]',
+                      '[\"9999\"]', '{{}}', 'k', 'E-O.first', 10);
+         INSERT INTO deliveries VALUES ('C1', 'U1', 1, 10, NULL);
+         INSERT INTO idempotency_keys VALUES ('C1', 'AC1', 'k', '{hash}',
+             '{{\"traceId\":\"E-O.first\",\"errorCode\":0,\"errorMessage\":\"success\",\"messageId\":\"old1\",\"invalidUsers\":[\"9999\"]}}', 10);"
+    ))
+    .execute(&mut old)
+    .await
+    .unwrap();
+    old.close().await.unwrap();
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let mut retry = message("new", "C1", &["U1"], 20);
+    retry.message.app_id = "AC1".into();
+    let outcome = store
+        .insert_message(retry.clone(), Some(key("k", 7)))
+        .await
+        .unwrap();
+    assert_eq!(replayed(&outcome), Some(([7; 32], "old1")));
+    let InsertOutcome::Replayed { message: first, .. } = outcome else {
+        unreachable!()
+    };
+    assert_eq!(first.trace_id, "E-O.first");
+    assert_eq!(first.invalid_users, ["9999"]);
+    assert!(store.message(None, "new").await.unwrap().is_none());
+    // Another key is a first send.
+    assert_eq!(
+        store
+            .insert_message(retry, Some(key("k2", 7)))
+            .await
+            .unwrap(),
+        InsertOutcome::Inserted
+    );
+}
+
 #[tokio::test]
 async fn pruning_walks_the_keys_in_chunks_and_removes_only_expired_ones() {
     let (_dir, store) = store().await;
     for n in 0..5 {
         let m = message(&format!("m{n}"), "C1", &["UC10"], 10 * (n + 1));
         let outcome = store
-            .insert_message(m, Some(key(&format!("k{n}"), "h")))
+            .insert_message(m, Some(key(&format!("k{n}"), 7)))
             .await
             .unwrap();
         assert_eq!(outcome, InsertOutcome::Inserted);
@@ -491,14 +550,14 @@ async fn pruning_walks_the_keys_in_chunks_and_removes_only_expired_ones() {
     let retry = message("again", "C1", &["UC10"], 60);
     assert!(matches!(
         store
-            .insert_message(retry.clone(), Some(key("k4", "h")))
+            .insert_message(retry.clone(), Some(key("k4", 7)))
             .await
             .unwrap(),
         InsertOutcome::Replayed { .. }
     ));
     assert_eq!(
         store
-            .insert_message(retry, Some(key("k0", "h")))
+            .insert_message(retry, Some(key("k0", 7)))
             .await
             .unwrap(),
         InsertOutcome::Inserted

@@ -101,15 +101,16 @@ pub struct NewMessage {
     pub media_ids: Vec<String>,
 }
 
-/// The idempotency key of a send, scoped by (corp, app).
+/// The idempotency key of a send, scoped by its app (an app belongs to one corp).
+///
+/// Only what decides a retry is kept: the body hash and the message the first call created. A
+/// replay is answered from that message, so no response is stored twice.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
     /// The `thirdTraceId`.
     pub key: String,
-    /// Hash of the request body without credentials.
-    pub body_hash: String,
-    /// The response to replay, as JSON text.
-    pub response: String,
+    /// SHA-256 of the request body without credentials.
+    pub body_hash: [u8; 32],
     /// Keys created before this instant (unix ms) are expired and replaced.
     pub not_before: i64,
 }
@@ -120,12 +121,12 @@ pub enum InsertOutcome {
     /// The message and its inbox rows are committed.
     Inserted,
     /// The key was used within its window: nothing was written. Holds the first call's body hash and
-    /// response.
+    /// the message it created, which its response is rebuilt from.
     Replayed {
         /// Body hash of the first call.
-        body_hash: String,
-        /// Response of the first call.
-        response: String,
+        body_hash: [u8; 32],
+        /// The message the first call created.
+        message: Box<Message>,
     },
     /// A referenced media id is not live in the corp: nothing was written.
     MissingMedia(String),

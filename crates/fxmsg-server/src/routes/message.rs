@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fxmsg_api::envelope::{Empty, SendResult};
@@ -12,11 +11,11 @@ use fxmsg_api::native::Message;
 use fxmsg_api::{Envelope, ErrorCode, SendMessage};
 use fxmsg_store::{IdempotencyKey, InsertOutcome, MediaKind, NewMessage, RevokeOutcome};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::auth::{require_service_account, Call, Caller};
 use crate::error::CompatError;
 use crate::extract::CompatJson;
-use crate::secrets::sha256_hex;
 use crate::state::AppState;
 use crate::trace::current_trace_id;
 
@@ -97,14 +96,6 @@ async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response
     // Time-ordered (UUIDv7): the unique index on message ids then grows at its right edge instead of
     // dirtying a random page per message.
     let message_id = uuid::Uuid::now_v7().to_string();
-    let response = serde_json::to_string(&Envelope::ok(
-        trace_id.clone(),
-        SendResult {
-            message_id: message_id.clone(),
-            invalid_users: invalid_users.clone(),
-        },
-    ))
-    .expect("an envelope serializes");
     let third_trace_id = query.third_trace_id.filter(|t| !t.is_empty());
     let key = match &third_trace_id {
         Some(t) if t.len() > MAX_TRACE_ID_LEN => {
@@ -115,8 +106,7 @@ async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response
         }
         Some(t) => Some(IdempotencyKey {
             key: t.clone(),
-            body_hash: sha256_hex(&format!("{as_service}:{raw_request}")),
-            response: response.clone(),
+            body_hash: request_hash(as_service, &raw_request),
             not_before: state.now() - IDEMPOTENCY_WINDOW_MS,
         }),
         None => None,
@@ -144,20 +134,40 @@ async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response
             .collect(),
         raw_request,
     };
-    let our_hash = key.as_ref().map(|k| k.body_hash.clone());
-    let stored = match state.store.insert_message(new, key).await? {
-        InsertOutcome::Inserted => response,
-        InsertOutcome::Replayed {
-            body_hash,
-            response,
-        } if our_hash.is_some_and(|h| h == body_hash) => response,
+    let our_hash = key.as_ref().map(|k| k.body_hash);
+    let inserted = SendResult {
+        message_id: new.message.message_id.clone(),
+        invalid_users: new.message.invalid_users.clone(),
+    };
+    let trace_id = new.message.trace_id.clone();
+    // The response names the message as inserted or, for a retry, as the first call inserted it,
+    // under the trace id it was sent with.
+    let (trace_id, result) = match state.store.insert_message(new, key).await? {
+        InsertOutcome::Inserted => (trace_id, inserted),
+        InsertOutcome::Replayed { body_hash, message } if our_hash == Some(body_hash) => (
+            message.trace_id,
+            SendResult {
+                message_id: message.message_id,
+                invalid_users: message.invalid_users,
+            },
+        ),
         InsertOutcome::Replayed { .. } => return Err(CompatError::invalid(
             "thirdTraceId",
             "already used within 24 h for a different request; use a fresh id for a new message",
         )),
         InsertOutcome::MissingMedia(id) => return Err(missing_cover(&message.content, &id)),
     };
-    Ok(([(header::CONTENT_TYPE, "application/json")], stored).into_response())
+    Ok(Json(Envelope::ok(trace_id, result)).into_response())
+}
+
+/// What tells a retry from a different request under the same key: the body without credentials,
+/// and which of the two send endpoints it came to.
+fn request_hash(as_service: bool, raw_request: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(if as_service { "true:" } else { "false:" })
+        .chain_update(raw_request)
+        .finalize()
+        .into()
 }
 
 /// Every `coverImage` must be a live image of the caller's corp.
