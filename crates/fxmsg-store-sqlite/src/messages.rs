@@ -13,25 +13,31 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use crate::backend;
 use crate::writer::error;
 
-fn json_column<T: serde::de::DeserializeOwned + Default>(row: &SqliteRow, column: &str) -> T {
-    serde_json::from_str(&row.get::<String, _>(column)).unwrap_or_default()
+/// A JSON column of `messages`; a value that does not decode is reported, not papered over.
+fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("messages.{column} is not valid JSON: {e}")))
 }
 
-fn message_from(row: &SqliteRow) -> Message {
-    Message {
+fn json_column<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> Result<T> {
+    decode(column, &row.get::<String, _>(column))
+}
+
+fn message_from(row: &SqliteRow) -> Result<Message> {
+    Ok(Message {
         message_id: row.get("message_id"),
         corp_id: row.get("corp_id"),
         app_id: row.get("app_id"),
         service_id: row.get("service_id"),
         msg_type: row.get("msg_type"),
-        content: json_column(row, "content"),
-        recipients: json_column(row, "recipients"),
-        invalid_users: json_column(row, "invalid_users"),
+        content: json_column(row, "content")?,
+        recipients: json_column(row, "recipients")?,
+        invalid_users: json_column(row, "invalid_users")?,
         third_trace_id: row.get("third_trace_id"),
         trace_id: row.get("trace_id"),
         created_at: row.get("created_at"),
         revoked_at: row.get("revoked_at"),
-    }
+    })
 }
 
 pub async fn list(
@@ -73,18 +79,21 @@ pub async fn list(
     q.push(" ORDER BY m.seq DESC LIMIT ")
         .push_bind(i64::from(limit) + 1);
     let rows = q.build().fetch_all(db).await.map_err(backend)?;
-    Ok(page(&rows, limit, message_from))
+    page(&rows, limit, message_from)
 }
 
 /// Cuts a `limit + 1` fetch to `limit` items and the cursor of the last one, if more remain.
 fn page<T>(
     rows: &[SqliteRow],
     limit: u32,
-    map: impl Fn(&SqliteRow) -> T,
-) -> (Vec<T>, Option<Cursor>) {
+    map: impl Fn(&SqliteRow) -> Result<T>,
+) -> Result<(Vec<T>, Option<Cursor>)> {
     let limit = limit as usize;
     let next = (rows.len() > limit).then(|| Cursor(rows[limit - 1].get("seq")));
-    (rows.iter().take(limit).map(map).collect(), next)
+    Ok((
+        rows.iter().take(limit).map(map).collect::<Result<_>>()?,
+        next,
+    ))
 }
 
 pub async fn detail(
@@ -126,8 +135,8 @@ pub async fn detail(
     })
     .collect();
     Ok(Some(MessageDetail {
-        message: message_from(&row),
-        raw_request: json_column(&row, "raw_request"),
+        message: message_from(&row)?,
+        raw_request: json_column(&row, "raw_request")?,
         deliveries,
     }))
 }
@@ -152,10 +161,12 @@ pub async fn inbox(
     .fetch_all(db)
     .await
     .map_err(backend)?;
-    Ok(page(&rows, limit, |row| InboxItem {
-        message: message_from(row),
-        state: delivery_state(row.get("delivery_revoked_at")).into(),
-    }))
+    page(&rows, limit, |row| {
+        Ok(InboxItem {
+            message: message_from(row)?,
+            state: delivery_state(row.get("delivery_revoked_at")).into(),
+        })
+    })
 }
 
 pub fn insert(
@@ -280,12 +291,6 @@ pub fn prune_keys(
         keys.last().map(|(k, _)| k.clone())
     };
     Ok((deleted, next))
-}
-
-/// A JSON column of `messages`; a value that does not decode is reported, not papered over.
-fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Backend(format!("messages.{column} is not valid JSON: {e}")))
 }
 
 /// The first call under a live idempotency key, if there is one: its body hash and the message it

@@ -589,3 +589,34 @@ async fn a_database_with_a_dangling_reference_is_refused_after_migrating() {
         Ok(_) => panic!("a database with a dangling reference was opened"),
     }
 }
+
+/// A stored JSON column that does not decode is an error naming the column, not an empty value
+/// served as if it were the message.
+#[tokio::test]
+async fn a_message_whose_stored_json_is_damaged_is_reported() {
+    use sqlx::{ConnectOptions, Connection};
+    let (dir, store) = store().await;
+    store
+        .insert_message(message("m1", "C1", &["UC10"], 1), None)
+        .await
+        .unwrap();
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("fxmsg.db"))
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("UPDATE messages SET content = '{\"content\":' WHERE message_id = 'm1'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    for outcome in [
+        store.message(Some("C1"), "m1").await.map(drop),
+        store.inbox("C1", "UC10", None, 10).await.map(drop),
+    ] {
+        match outcome {
+            Err(StoreError::Backend(e)) => assert!(e.contains("messages.content"), "{e}"),
+            other => panic!("damaged JSON was served: {other:?}"),
+        }
+    }
+}
