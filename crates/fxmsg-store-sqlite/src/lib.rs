@@ -19,6 +19,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +46,11 @@ pub struct SqliteStore {
     caches: Arc<Caches>,
     /// Where the idempotency-key pruning walk stopped; `None` starts from the first key.
     prune_from: Arc<std::sync::Mutex<Option<messages::KeyCursor>>>,
+    /// The highest message seq handed out. Sends take the next one before they write, so a send
+    /// can claim its idempotency key for its message before inserting it. Only the writer inserts
+    /// messages, and messages are never deleted, so numbers only grow; a write that is rolled back
+    /// leaves a gap, which nothing minds.
+    last_seq: Arc<AtomicI64>,
 }
 
 /// What the send path reads on every request, kept in memory (see `cache`).
@@ -124,6 +130,10 @@ impl SqliteStore {
                 dangling.len()
             )));
         }
+        let last_seq: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM messages")
+            .fetch_one(&mut migrator)
+            .await
+            .map_err(backend)?;
         sqlx::Connection::close(migrator).await.map_err(backend)?;
         let writer = Writer::start(path)?;
         let reader = SqlitePoolOptions::new()
@@ -136,6 +146,7 @@ impl SqliteStore {
             reader,
             caches: Arc::default(),
             prune_from: Arc::default(),
+            last_seq: Arc::new(AtomicI64::new(last_seq)),
         })
     }
 
@@ -417,8 +428,12 @@ impl Store for SqliteStore {
         message: NewMessage,
         key: Option<IdempotencyKey>,
     ) -> Result<InsertOutcome> {
-        self.write(move |c| messages::insert(c, &message, key.as_ref()))
-            .await
+        let last_seq = self.last_seq.clone();
+        self.write(move |c| {
+            let seq = last_seq.fetch_add(1, Ordering::Relaxed) + 1;
+            messages::insert(c, &message, key.as_ref(), seq)
+        })
+        .await
     }
     async fn revoke_message(
         &self,

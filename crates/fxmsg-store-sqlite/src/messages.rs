@@ -169,10 +169,12 @@ pub async fn inbox(
     })
 }
 
+/// Inserts a message under `seq`, a number no message has (see `SqliteStore::next_seq`).
 pub fn insert(
     db: &Connection,
     new: &NewMessage,
     key: Option<&IdempotencyKey>,
+    seq: i64,
 ) -> Result<InsertOutcome> {
     let m = &new.message;
     // Checked before anything is written: a job that answers Ok commits what it wrote.
@@ -191,23 +193,46 @@ pub fn insert(
             return Ok(InsertOutcome::MissingMedia(media_id.clone()));
         }
     }
-    // The writer runs one write at a time, so nothing can claim the key between this look and the
-    // insert below.
     if let Some(key) = key {
-        if let Some(replayed) = replay(db, m, key)? {
-            return Ok(replayed);
+        // Claim the key for this message: a new key, or one past its window, is (re)written; a
+        // live one is left alone, nothing is written, and this request is a retry.
+        let claimed = db
+            .prepare_cached(
+                "INSERT INTO idempotency_keys (app_id, key, body_hash, message_seq, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (app_id, key) DO UPDATE
+                    SET body_hash = excluded.body_hash, message_seq = excluded.message_seq,
+                        created_at = excluded.created_at
+                  WHERE idempotency_keys.created_at < ?6",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    m.app_id,
+                    key.key,
+                    key.body_hash,
+                    seq,
+                    m.created_at,
+                    key.not_before
+                ])
+            })
+            .map_err(error)?;
+        if claimed == 0 {
+            return replay(db, m, key)?
+                .ok_or_else(|| StoreError::Backend("an idempotency key vanished".into()));
         }
     }
     let json =
         |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Backend(e.to_string()));
     let (recipients, invalid_users) = (json(&m.recipients)?, json(&m.invalid_users)?);
     db.prepare_cached(
-        "INSERT INTO messages (message_id, corp_id, app_id, service_id, msg_type, content, recipients,
-                               invalid_users, raw_request, third_trace_id, trace_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO messages (seq, message_id, corp_id, app_id, service_id, msg_type, content,
+                               recipients, invalid_users, raw_request, third_trace_id, trace_id,
+                               created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .and_then(|mut s| {
         s.execute(params![
+            seq,
             m.message_id,
             m.corp_id,
             m.app_id,
@@ -223,7 +248,6 @@ pub fn insert(
         ])
     })
     .map_err(error)?;
-    let seq = db.last_insert_rowid();
     let mut deliver = db
         .prepare_cached(
             "INSERT INTO deliveries (corp_id, open_user_id, message_seq, delivered_at)
@@ -234,18 +258,6 @@ pub fn insert(
         deliver
             .execute(params![m.corp_id, user, seq, m.created_at])
             .map_err(error)?;
-    }
-    if let Some(key) = key {
-        // New, or expired and taken over (`replay` found no live use of it).
-        db.prepare_cached(
-            "INSERT INTO idempotency_keys (app_id, key, body_hash, message_seq, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (app_id, key) DO UPDATE
-                SET body_hash = excluded.body_hash, message_seq = excluded.message_seq,
-                    created_at = excluded.created_at",
-        )
-        .and_then(|mut s| s.execute(params![m.app_id, key.key, key.body_hash, seq, m.created_at]))
-        .map_err(error)?;
     }
     Ok(InsertOutcome::Inserted)
 }
