@@ -425,4 +425,53 @@ mod tests {
             "the WAL reached {largest_wal} bytes for {written} bytes written"
         );
     }
+
+    /// A WAL that one large transaction grew past `journal_size_limit` is cut back to it once the
+    /// WAL starts over.
+    #[tokio::test]
+    async fn a_grown_wal_is_cut_back_to_the_size_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = table(&dir);
+        let limit = 256 * 1024;
+        let policy = WalPolicy {
+            restart_frames: 64,
+            catch_up_frames: 16,
+            size_limit: limit,
+            max_passes: 8,
+            every: Duration::from_millis(5),
+        };
+        let writer = Writer::start_with(&path, policy).unwrap();
+        let insert = |id: i64, bytes: i64| {
+            let writer = writer.clone();
+            async move {
+                writer
+                    .write(move |c| {
+                        c.execute(
+                            "INSERT INTO t (id, body) VALUES (?1, zeroblob(?2))",
+                            [id, bytes],
+                        )
+                        .map(drop)
+                        .map_err(error)
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        // One transaction of 4 MB: the WAL must hold all of it at once.
+        insert(0, 4 << 20).await;
+        let wal = dir.path().join("w.db-wal");
+        let size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        assert!(size() > 4 << 20, "the burst did not grow the WAL");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut id = 1;
+        while size() > limit as u64 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the WAL stayed at {} bytes",
+                size()
+            );
+            insert(id, 100).await;
+            id += 1;
+        }
+    }
 }
