@@ -387,21 +387,34 @@ async fn a_retry_is_answered_as_before_after_its_cover_was_deleted() {
     assert!(store.message(None, "m2").await.unwrap().is_none());
 }
 
+/// A new database at `path` with only the first `migrations` migrations applied, as an older fxmsg
+/// left it.
+async fn database_at_migration(
+    path: &std::path::Path,
+    migrations: usize,
+) -> sqlx::sqlite::SqliteConnection {
+    use sqlx::ConnectOptions;
+    let mut old = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .connect()
+        .await
+        .unwrap();
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.migrations = std::borrow::Cow::Owned(migrator.migrations[..migrations].to_vec());
+    migrator.run(&mut old).await.unwrap();
+    old
+}
+
 /// A database written by the schema before migration 3 opens with its messages, inbox rows and
 /// revocations intact, and keeps working.
 #[tokio::test]
 async fn messages_written_before_the_send_path_migration_survive_it() {
-    use sqlx::{ConnectOptions, Connection};
+    use sqlx::Connection;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fxmsg.db");
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
-    let mut old = options.connect().await.unwrap();
-    let mut migrator = sqlx::migrate!("./migrations");
-    migrator.migrations = std::borrow::Cow::Owned(migrator.migrations[..2].to_vec());
-    migrator.run(&mut old).await.unwrap();
+    let mut old = database_at_migration(&path, 2).await;
     sqlx::raw_sql(
         "INSERT INTO corps VALUES ('C1', 'one', 'one', 0);
          INSERT INTO apps VALUES ('AC1', 'C1', 'a', 1, 's', 'p', 0);
@@ -463,17 +476,10 @@ async fn messages_written_before_the_send_path_migration_survive_it() {
 /// the message their response named.
 #[tokio::test]
 async fn idempotency_keys_written_before_migration_4_still_replay() {
-    use sqlx::{ConnectOptions, Connection};
+    use sqlx::Connection;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fxmsg.db");
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
-    let mut old = options.connect().await.unwrap();
-    let mut migrator = sqlx::migrate!("./migrations");
-    migrator.migrations = std::borrow::Cow::Owned(migrator.migrations[..3].to_vec());
-    migrator.run(&mut old).await.unwrap();
+    let mut old = database_at_migration(&path, 3).await;
     let hash = "07".repeat(32);
     sqlx::raw_sql(&format!(
         "INSERT INTO corps VALUES ('C1', 'one', 'one', 0);
