@@ -230,3 +230,23 @@ pub async fn revoke_message(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::{hex, sha256_hex};
+
+    /// Keys stored before migration 4 hold `sha256_hex("{as_service}:{body}")`, which the
+    /// migration turns into bytes; a retry of such a send must hash to the same bytes.
+    #[test]
+    fn the_request_hash_is_the_one_stored_keys_were_made_with() {
+        let body = r#"{"toUser":["1000"],"msgType":"text","text":{"content":"hi"}}"#;
+        for as_service in [false, true] {
+            assert_eq!(
+                hex(&request_hash(as_service, body)),
+                sha256_hex(&format!("{as_service}:{body}"))
+            );
+        }
+        assert_ne!(request_hash(false, body), request_hash(true, body));
+    }
+}
