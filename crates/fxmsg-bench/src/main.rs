@@ -541,3 +541,35 @@ async fn uploads_5mb(
     );
     uploads
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(ok: u64) -> Outcome {
+        Outcome {
+            ok,
+            errors: 0,
+            secs: 1.0,
+            latency: hdrhistogram::Histogram::new(3).expect("a histogram"),
+            server_cpu: None,
+        }
+    }
+
+    fn pair(send1: u64, http: u64) -> Pair {
+        Pair {
+            send1: outcome(send1),
+            http: outcome(http),
+        }
+    }
+
+    /// The reported round is the one with the median ratio, not the one with the median send-1
+    /// or baseline figure on its own.
+    #[test]
+    fn the_round_with_the_median_ratio_is_reported() {
+        let pairs = vec![pair(500, 1000), pair(450, 1500), pair(200, 500)];
+        assert_eq!(Pair::ratios(&pairs), [0.5, 0.3, 0.4]);
+        let median = Pair::median(pairs);
+        assert_eq!((median.send1.ok, median.http.ok), (200, 500));
+    }
+}
