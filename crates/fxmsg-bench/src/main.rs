@@ -148,16 +148,20 @@ impl Pair {
     }
 
     /// The round whose ratio is the median.
-    fn median(mut pairs: Vec<Pair>) -> Pair {
-        pairs.sort_by(|a, b| a.ratio().total_cmp(&b.ratio()));
-        pairs.swap_remove(pairs.len() / 2)
+    fn median(pairs: Vec<Pair>) -> Pair {
+        median_by(pairs, Pair::ratio)
     }
 }
 
 /// The run whose p99 is the median of `runs`.
-fn median_by_p99(mut runs: Vec<Outcome>) -> Outcome {
-    runs.sort_by(|a, b| a.ms(0.99).total_cmp(&b.ms(0.99)));
-    runs.swap_remove(runs.len() / 2)
+fn median_by_p99(runs: Vec<Outcome>) -> Outcome {
+    median_by(runs, |r| r.ms(0.99))
+}
+
+/// The item whose `key` is the median (the upper one of an even count).
+fn median_by<T>(mut items: Vec<T>, key: impl Fn(&T) -> f64) -> T {
+    items.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    items.swap_remove(items.len() / 2)
 }
 
 /// Every figure of one run, with the checks of a smoke run.
@@ -265,8 +269,9 @@ async fn run(args: Args) -> bool {
         stop.store(1, Ordering::Relaxed);
         let loaded = sampler.await.unwrap_or(0) as f64 / 1e6;
         let ratios = Pair::ratios(&pairs);
-        let Pair { send1, http } = Pair::median(pairs);
-        let ratio = send1.per_sec() / http.per_sec();
+        let median = Pair::median(pairs);
+        let ratio = median.ratio();
+        let Pair { send1, http } = median;
         rows.push(Row::plain(
             format!(
                 "send-1 ÷ http in each of the {THROUGHPUT_ROUNDS} rounds: {}",
