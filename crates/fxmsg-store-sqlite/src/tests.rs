@@ -570,25 +570,32 @@ async fn pruning_walks_the_keys_in_chunks_and_removes_only_expired_ones() {
     );
 }
 
-/// Migrations rebuild tables with foreign keys off; the check afterwards refuses to open a
-/// database that holds a dangling reference instead of serving it.
-#[tokio::test]
-async fn a_database_with_a_dangling_reference_is_refused_after_migrating() {
+/// Runs `sql` on the database at `path` behind the store's back, with foreign keys off: damage
+/// that only another program, or a bug, could have done.
+async fn tamper(path: &std::path::Path, sql: &str) {
     use sqlx::{ConnectOptions, Connection};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fxmsg.db");
-    drop(SqliteStore::open(&path).await.unwrap());
     let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
+        .filename(path)
         .foreign_keys(false)
         .connect()
         .await
         .unwrap();
-    sqlx::query("INSERT INTO apps VALUES ('A9', 'no-such-corp', 'a', 1, 's', 'p', 0)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
     conn.close().await.unwrap();
+}
+
+/// Migrations rebuild tables with foreign keys off; the check afterwards refuses to open a
+/// database that holds a dangling reference instead of serving it.
+#[tokio::test]
+async fn a_database_with_a_dangling_reference_is_refused_after_migrating() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fxmsg.db");
+    drop(SqliteStore::open(&path).await.unwrap());
+    tamper(
+        &path,
+        "INSERT INTO apps VALUES ('A9', 'no-such-corp', 'a', 1, 's', 'p', 0)",
+    )
+    .await;
     match SqliteStore::open(&path).await {
         Err(StoreError::Backend(e)) => assert!(e.contains("dangling foreign key"), "{e}"),
         Err(e) => panic!("unexpected error: {e}"),
@@ -600,22 +607,16 @@ async fn a_database_with_a_dangling_reference_is_refused_after_migrating() {
 /// served as if it were the message.
 #[tokio::test]
 async fn a_message_whose_stored_json_is_damaged_is_reported() {
-    use sqlx::{ConnectOptions, Connection};
     let (dir, store) = store().await;
     store
         .insert_message(message("m1", "C1", &["UC10"], 1), None)
         .await
         .unwrap();
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.path().join("fxmsg.db"))
-        .connect()
-        .await
-        .unwrap();
-    sqlx::query("UPDATE messages SET content = '{\"content\":' WHERE message_id = 'm1'")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+    tamper(
+        &dir.path().join("fxmsg.db"),
+        "UPDATE messages SET content = '{\"content\":' WHERE message_id = 'm1'",
+    )
+    .await;
     for outcome in [
         store.message(Some("C1"), "m1").await.map(drop),
         store.inbox("C1", "UC10", None, 10).await.map(drop),
