@@ -76,6 +76,16 @@ pub fn client(concurrency: usize) -> reqwest::Client {
         .expect("an HTTP client")
 }
 
+/// The CPU seconds process `pid` uses between `from` and `end`, read by a task that waits for both.
+fn cpu_during(pid: u32, from: Instant, end: Instant) -> tokio::task::JoinHandle<f64> {
+    tokio::spawn(async move {
+        tokio::time::sleep_until(from.into()).await;
+        let before = crate::procs::cpu_secs(pid);
+        tokio::time::sleep_until(end.into()).await;
+        crate::procs::cpu_secs(pid) - before
+    })
+}
+
 /// Closed loop: `concurrency` tasks send back to back; completions in the window after `warmup`
 /// count. With `server`, also measures the CPU time that process used in the window.
 pub async fn closed(
@@ -89,14 +99,7 @@ pub async fn closed(
     let counter = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let (measure_from, end) = (start + warmup, start + warmup + measure);
-    let cpu = server.map(|pid| {
-        tokio::spawn(async move {
-            tokio::time::sleep_until(measure_from.into()).await;
-            let before = crate::procs::cpu_secs(pid);
-            tokio::time::sleep_until(end.into()).await;
-            crate::procs::cpu_secs(pid) - before
-        })
-    });
+    let cpu = server.map(|pid| cpu_during(pid, measure_from, end));
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             let (client, make, counter) = (client.clone(), make.clone(), counter.clone());
@@ -145,12 +148,19 @@ pub async fn closed(
 
 /// Open loop at `rate` requests per second. A scheduler thread releases each request at its
 /// intended time (OS sleep, ~0.1 ms precision); latency is measured from that intended time.
-pub async fn open(make: MakeRequest, rate: f64, warmup: Duration, measure: Duration) -> Outcome {
+pub async fn open(
+    make: MakeRequest,
+    rate: f64,
+    warmup: Duration,
+    measure: Duration,
+    server: Option<u32>,
+) -> Outcome {
     let workers = 256;
     let client = client(workers);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
     let start = Instant::now() + Duration::from_millis(50);
     let (measure_from, end) = (start + warmup, start + warmup + measure);
+    let cpu = server.map(|pid| cpu_during(pid, measure_from, end));
     let scheduler = std::thread::spawn(move || {
         let interval = Duration::from_secs_f64(1.0 / rate);
         let mut n = 0u64;
@@ -201,11 +211,15 @@ pub async fn open(make: MakeRequest, rate: f64, warmup: Duration, measure: Durat
         &mut *results.lock().expect("results lock"),
         (0, 0, histogram()),
     );
+    let server_cpu = match cpu {
+        Some(cpu) => cpu.await.ok(),
+        None => None,
+    };
     Outcome {
         ok,
         errors,
         secs: measure.as_secs_f64(),
         latency,
-        server_cpu: None,
+        server_cpu,
     }
 }

@@ -439,8 +439,10 @@ impl Window {
         closed(make, concurrency, self.warmup, self.measure, pid).await
     }
 
-    async fn open(&self, make: MakeRequest, rate: f64) -> Outcome {
-        open(make, rate, self.warmup, self.measure).await
+    /// An open loop at `rate` that also measures the CPU time `server` spent.
+    async fn open_on(&self, server: &Helper, make: MakeRequest, rate: f64) -> Outcome {
+        let pid = Some(server.pid());
+        open(make, rate, self.warmup, self.measure, pid).await
     }
 }
 
@@ -478,12 +480,20 @@ async fn send1_latency(
     for _ in 0..LATENCY_RUNS {
         runs.push(
             window
-                .open(scenarios::send_text(&server.url, Some(setup), 1), rate)
+                .open_on(
+                    server,
+                    scenarios::send_text(&server.url, Some(setup), 1),
+                    rate,
+                )
                 .await,
         );
         floors.push(
             window
-                .open(scenarios::send_text(&baseline.url, None, 1), rate)
+                .open_on(
+                    &baseline,
+                    scenarios::send_text(&baseline.url, None, 1),
+                    rate,
+                )
                 .await,
         );
     }
@@ -513,6 +523,22 @@ async fn send1_latency(
         } else {
             row
         });
+    }
+    // How busy the server's core was explains the tail: queues drain at the core's spare capacity.
+    if let (Some(fx), Some(base)) = (latency.cpu_us_per_request(), floor.cpu_us_per_request()) {
+        let busy = |o: &Outcome| o.server_cpu.unwrap_or(0.0) / o.secs * 100.0;
+        rows.push(
+            Row::plain(
+                format!(
+                    "send-1 server CPU per request in the open loop (core {:.0}% busy; http {:.0}%)",
+                    busy(&latency),
+                    busy(&floor)
+                ),
+                fx,
+                "µs",
+            )
+            .against("http", base),
+        );
     }
     (latency, floor)
 }
