@@ -40,6 +40,11 @@ impl Outcome {
             .map(|cpu| cpu * 1e6 / self.ok as f64)
     }
 
+    /// How busy the server's core was, percent of the measured window, when measured.
+    pub fn server_busy_percent(&self) -> Option<f64> {
+        self.server_cpu.map(|cpu| cpu / self.secs * 100.0)
+    }
+
     /// A latency quantile in milliseconds.
     pub fn ms(&self, q: f64) -> f64 {
         self.latency.value_at_quantile(q) as f64 / 1000.0
@@ -76,13 +81,19 @@ pub fn client(concurrency: usize) -> reqwest::Client {
         .expect("an HTTP client")
 }
 
-/// The CPU seconds process `pid` uses between `from` and `end`, read by a task that waits for both.
-fn cpu_during(pid: u32, from: Instant, end: Instant) -> tokio::task::JoinHandle<f64> {
+/// The CPU seconds process `server` uses between `from` and `end` (`None` without a process), read
+/// by a task that waits for both.
+fn cpu_during(
+    server: Option<u32>,
+    from: Instant,
+    end: Instant,
+) -> tokio::task::JoinHandle<Option<f64>> {
     tokio::spawn(async move {
+        let pid = server?;
         tokio::time::sleep_until(from.into()).await;
         let before = crate::procs::cpu_secs(pid);
         tokio::time::sleep_until(end.into()).await;
-        crate::procs::cpu_secs(pid) - before
+        Some(crate::procs::cpu_secs(pid) - before)
     })
 }
 
@@ -99,7 +110,7 @@ pub async fn closed(
     let counter = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let (measure_from, end) = (start + warmup, start + warmup + measure);
-    let cpu = server.map(|pid| cpu_during(pid, measure_from, end));
+    let cpu = cpu_during(server, measure_from, end);
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             let (client, make, counter) = (client.clone(), make.clone(), counter.clone());
@@ -140,9 +151,7 @@ pub async fn closed(
         total.errors += errors;
         total.latency.add(latency).expect("same bounds");
     }
-    if let Some(cpu) = cpu {
-        total.server_cpu = cpu.await.ok();
-    }
+    total.server_cpu = cpu.await.ok().flatten();
     total
 }
 
@@ -160,7 +169,7 @@ pub async fn open(
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
     let start = Instant::now() + Duration::from_millis(50);
     let (measure_from, end) = (start + warmup, start + warmup + measure);
-    let cpu = server.map(|pid| cpu_during(pid, measure_from, end));
+    let cpu = cpu_during(server, measure_from, end);
     let scheduler = std::thread::spawn(move || {
         let interval = Duration::from_secs_f64(1.0 / rate);
         let mut n = 0u64;
@@ -211,15 +220,11 @@ pub async fn open(
         &mut *results.lock().expect("results lock"),
         (0, 0, histogram()),
     );
-    let server_cpu = match cpu {
-        Some(cpu) => cpu.await.ok(),
-        None => None,
-    };
     Outcome {
         ok,
         errors,
         secs: measure.as_secs_f64(),
         latency,
-        server_cpu,
+        server_cpu: cpu.await.ok().flatten(),
     }
 }

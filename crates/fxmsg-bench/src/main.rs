@@ -525,14 +525,16 @@ async fn send1_latency(
         });
     }
     // How busy the server's core was explains the tail: queues drain at the core's spare capacity.
-    if let (Some(fx), Some(base)) = (latency.cpu_us_per_request(), floor.cpu_us_per_request()) {
-        let busy = |o: &Outcome| o.server_cpu.unwrap_or(0.0) / o.secs * 100.0;
+    if let (Some(fx), Some(base), Some(busy), Some(http_busy)) = (
+        latency.cpu_us_per_request(),
+        floor.cpu_us_per_request(),
+        latency.server_busy_percent(),
+        floor.server_busy_percent(),
+    ) {
         rows.push(
             Row::plain(
                 format!(
-                    "send-1 server CPU per request in the open loop (core {:.0}% busy; http {:.0}%)",
-                    busy(&latency),
-                    busy(&floor)
+                    "send-1 server CPU per request in the open loop (core {busy:.0}% busy; http {http_busy:.0}%)"
                 ),
                 fx,
                 "µs",
@@ -592,6 +594,21 @@ mod tests {
             send1: outcome(send1),
             http: outcome(http),
         }
+    }
+
+    /// CPU figures come from the server's CPU time over the measured window, and are absent when
+    /// it was not measured.
+    #[test]
+    fn cpu_figures_follow_the_measured_window() {
+        let mut o = outcome(1000);
+        assert_eq!(
+            (o.cpu_us_per_request(), o.server_busy_percent()),
+            (None, None)
+        );
+        o.secs = 2.0;
+        o.server_cpu = Some(0.5);
+        assert_eq!(o.cpu_us_per_request(), Some(500.0));
+        assert_eq!(o.server_busy_percent(), Some(25.0));
     }
 
     /// The reported round is the one with the median ratio, not the one with the median send-1
