@@ -260,6 +260,7 @@ impl Checkpointer {
         std::thread::Builder::new()
             .name("fxmsg-checkpoint".into())
             .spawn(move || {
+                lower_priority();
                 while nudges.recv().is_ok() {
                     // Bounded: a long read pins old frames, and then no pass catches up.
                     for _ in 0..policy.max_passes {
@@ -294,6 +295,19 @@ impl Checkpointer {
             }
         }
         let _ = self.wake.try_send(());
+    }
+}
+
+/// Gives the calling thread the lowest CPU priority (nice 19), as RocksDB does for its compaction
+/// threads. Copying frames back is background work: while request handlers or the writer are
+/// runnable on the same core they go first, and the thread copies in the core's idle time. Were it
+/// to fall behind under a long burst, the WAL only grows for that while; the writer's catch-up
+/// runs at normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // On Linux a nice value belongs to the thread: process id 0 means the calling thread.
+    if let Err(e) = rustix::process::setpriority_process(None, 19) {
+        tracing::debug!(error = %e, "could not lower the checkpoint thread's priority");
     }
 }
 
@@ -341,6 +355,44 @@ mod tests {
         let mut s = conn.prepare("SELECT id FROM t ORDER BY id").unwrap();
         let rows = s.query_map([], |r| r.get(0)).unwrap();
         rows.map(|r| r.unwrap()).collect()
+    }
+
+    /// The checkpoint thread runs at the lowest priority, and only it: the writer and the request
+    /// handlers keep theirs.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_the_checkpoint_thread_runs_at_low_priority() {
+        let dir = tempfile::tempdir().unwrap();
+        let _writer = Writer::start(&table(&dir)).unwrap();
+        // (name, nice) of every thread of this process, from /proc.
+        let threads = || -> Vec<(String, i64)> {
+            let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
+                .map(|stat| {
+                    // The name is in parentheses and may hold spaces; fields follow the last ')'.
+                    let (head, rest) = stat.rsplit_once(')').unwrap();
+                    let name = head.split_once('(').unwrap().1.to_owned();
+                    let nice = rest.split_whitespace().nth(16).unwrap().parse().unwrap();
+                    (name, nice)
+                })
+                .collect()
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !threads()
+            .iter()
+            .any(|(name, nice)| name.starts_with("fxmsg-checkpoin") && *nice == 19)
+        {
+            assert!(Instant::now() < deadline, "no checkpoint thread at nice 19");
+            std::thread::yield_now();
+        }
+        // Whatever the test runner's own nice value, the writer shares it.
+        let own = i64::from(rustix::process::getpriority_process(None).unwrap());
+        for (name, nice) in threads() {
+            if name.starts_with("fxmsg-writer") {
+                assert_eq!(nice, own, "the writer thread's priority changed");
+            }
+        }
     }
 
     /// Batches are paced only while writes arrive together, and never beyond the interval.
