@@ -254,6 +254,7 @@ impl Checkpointer {
     fn start(path: &Path, policy: WalPolicy) -> Result<Checkpointer> {
         let conn = Connection::open(path).map_err(error)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
+        let database = sync_handle(path).map_err(|e| StoreError::Backend(e.to_string()))?;
         let (wake, nudges) = std::sync::mpsc::sync_channel::<()>(1);
         let catch_up = Arc::new(AtomicBool::new(false));
         let flag = catch_up.clone();
@@ -261,6 +262,8 @@ impl Checkpointer {
             .name("fxmsg-checkpoint".into())
             .spawn(move || {
                 lower_priority();
+                // The WAL's (frames, frames copied) when the database was last synced here.
+                let mut synced = (0, 0);
                 while nudges.recv().is_ok() {
                     // Bounded: a long read pins old frames, and then no pass catches up.
                     for _ in 0..policy.max_passes {
@@ -271,6 +274,16 @@ impl Checkpointer {
                                 break;
                             }
                         };
+                        // SQLite syncs the database only in a pass that reaches the WAL's end,
+                        // which under load is the writer's catch-up: its fsync would flush every
+                        // page copied since the WAL last started over, with commits waiting.
+                        // Flushing each pass's pages here leaves it only the last stretch's.
+                        if copied > 0 && (wal, copied) != synced {
+                            if let Err(e) = database.sync_data() {
+                                tracing::warn!(error = %e, "syncing the database failed");
+                            }
+                            synced = (wal, copied);
+                        }
                         if wal < policy.restart_frames {
                             break;
                         }
@@ -296,6 +309,39 @@ impl Checkpointer {
         }
         let _ = self.wake.try_send(());
     }
+}
+
+/// A read-only descriptor of the database file at `path`, for syncing it outside SQLite.
+///
+/// Never closed: closing any descriptor of a file releases every POSIX lock the process holds on
+/// it, SQLite's included, and another process could then take the database for unused (SQLite's
+/// own unix VFS defers its closes for the same reason). So there is one per file for the life of
+/// the process, shared by every store opened on it.
+fn sync_handle(path: &Path) -> std::io::Result<Arc<std::fs::File>> {
+    static HANDLES: std::sync::Mutex<Vec<Arc<std::fs::File>>> = std::sync::Mutex::new(Vec::new());
+    let wanted = file_identity(&std::fs::metadata(path)?);
+    let mut handles = HANDLES.lock().unwrap_or_else(|e| e.into_inner());
+    for handle in handles.iter() {
+        if wanted.is_some() && file_identity(&handle.metadata()?) == wanted {
+            return Ok(handle.clone());
+        }
+    }
+    let handle = Arc::new(std::fs::File::open(path)?);
+    handles.push(handle.clone());
+    Ok(handle)
+}
+
+/// Device and inode of a file that still has a name (a deleted file's inode number can come back
+/// for a new one); `None` where the platform does not say.
+#[cfg(unix)]
+fn file_identity(file: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    (file.nlink() > 0).then(|| (file.dev(), file.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 /// Gives the calling thread the lowest CPU priority (nice 19), as RocksDB does for its compaction
@@ -355,6 +401,24 @@ mod tests {
         let mut s = conn.prepare("SELECT id FROM t ORDER BY id").unwrap();
         let rows = s.query_map([], |r| r.get(0)).unwrap();
         rows.map(|r| r.unwrap()).collect()
+    }
+
+    /// One sync handle per database file, kept across reopening; a new file at the same path gets
+    /// its own.
+    #[test]
+    fn a_database_file_has_one_sync_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = table(&dir);
+        let first = sync_handle(&path).unwrap();
+        assert!(Arc::ptr_eq(&first, &sync_handle(&path).unwrap()));
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert!(!Arc::ptr_eq(
+            &first,
+            &sync_handle(&table(&elsewhere)).unwrap()
+        ));
+        std::fs::remove_file(&path).unwrap();
+        let path = table(&dir);
+        assert!(!Arc::ptr_eq(&first, &sync_handle(&path).unwrap()));
     }
 
     /// The checkpoint thread runs at the lowest priority, and only it: the writer and the request
