@@ -143,13 +143,14 @@ impl Server {
     }
 }
 
-/// Keys looked at per pruning step: a short write, so a pass never holds up sends.
+/// Most keys deleted per pruning step: a short write, so a pass never holds up sends.
 const KEY_PRUNE_CHUNK: u32 = 1000;
 /// Pause between two steps of one pass.
 const KEY_PRUNE_PAUSE: Duration = Duration::from_millis(10);
 
-/// Every `every`, one pass over the idempotency keys that deletes those past their window, in
-/// steps of [`KEY_PRUNE_CHUNK`] keys. Without it every keyed send would leave a row forever.
+/// Every `every`, one pass that deletes the idempotency keys past their window, oldest first, in
+/// steps of at most [`KEY_PRUNE_CHUNK`] keys. Without it every keyed send would leave a row
+/// forever. A pass with nothing to delete is one index lookup.
 async fn prune_keys(store: SqliteStore, clock: Arc<dyn Clock>, every: Duration) {
     use fxmsg_store::Store;
     loop {

@@ -44,8 +44,6 @@ pub struct SqliteStore {
     writer: Writer,
     reader: SqlitePool,
     caches: Arc<Caches>,
-    /// Where the idempotency-key pruning walk stopped; `None` starts from the first key.
-    prune_from: Arc<std::sync::Mutex<Option<messages::KeyCursor>>>,
     /// The highest message seq handed out. Sends take the next one before they write, so a send
     /// can claim its idempotency key for its message before inserting it. Only the writer inserts
     /// messages, and messages are never deleted, so numbers only grow; a write that is rolled back
@@ -145,7 +143,6 @@ impl SqliteStore {
             writer,
             reader,
             caches: Arc::default(),
-            prune_from: Arc::default(),
             last_seq: Arc::new(AtomicI64::new(last_seq)),
         })
     }
@@ -411,17 +408,10 @@ impl Store for SqliteStore {
     }
 
     async fn prune_idempotency_keys(&self, before: i64, limit: u32) -> Result<(u64, bool)> {
-        let from = self
-            .prune_from
-            .lock()
-            .expect("the prune cursor lock")
-            .clone();
-        let (deleted, next) = self
-            .write(move |c| messages::prune_keys(c, from.as_ref(), before, limit))
+        let deleted = self
+            .write(move |c| messages::prune_keys(c, before, limit))
             .await?;
-        let wrapped = next.is_none();
-        *self.prune_from.lock().expect("the prune cursor lock") = next;
-        Ok((deleted, wrapped))
+        Ok((deleted, deleted < u64::from(limit)))
     }
     async fn insert_message(
         &self,

@@ -262,47 +262,17 @@ pub fn insert(
     Ok(InsertOutcome::Inserted)
 }
 
-/// A position in the idempotency keys' order: (app_id, key).
-pub type KeyCursor = (String, String);
+/// One pruning step: (created before, most keys).
+pub(crate) const PRUNE_KEYS: &str = "DELETE FROM idempotency_keys WHERE (app_id, key) IN (
+     SELECT app_id, key FROM idempotency_keys WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)";
 
-/// Looks at the next `limit` idempotency keys after `from` and deletes those created before
-/// `before`. Returns the number deleted and where to continue (`None` after the last key).
-pub fn prune_keys(
-    db: &Connection,
-    from: Option<&KeyCursor>,
-    before: i64,
-    limit: u32,
-) -> Result<(u64, Option<KeyCursor>)> {
-    // Every app id is non-empty, so the empty cursor sorts before every key.
-    let start = from.cloned().unwrap_or_default();
-    let keys: Vec<(KeyCursor, i64)> = db
-        .prepare_cached(
-            "SELECT app_id, key, created_at FROM idempotency_keys
-              WHERE (app_id, key) > (?1, ?2)
-              ORDER BY app_id, key LIMIT ?3",
-        )
-        .and_then(|mut s| {
-            s.query_map(params![start.0, start.1, limit], |r| {
-                Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
-            })?
-            .collect()
-        })
-        .map_err(error)?;
-    let mut delete = db
-        .prepare_cached("DELETE FROM idempotency_keys WHERE app_id = ?1 AND key = ?2")
-        .map_err(error)?;
-    let mut deleted = 0;
-    for ((app, key), created_at) in &keys {
-        if *created_at < before {
-            deleted += delete.execute(params![app, key]).map_err(error)? as u64;
-        }
-    }
-    let next = if keys.len() < limit as usize {
-        None
-    } else {
-        keys.last().map(|(k, _)| k.clone())
-    };
-    Ok((deleted, next))
+/// Deletes up to `limit` of the oldest idempotency keys created before `before`, found through the
+/// keys' age index; returns how many it deleted.
+pub fn prune_keys(db: &Connection, before: i64, limit: u32) -> Result<u64> {
+    db.prepare_cached(PRUNE_KEYS)
+        .and_then(|mut s| s.execute(params![before, limit]))
+        .map(|deleted| deleted as u64)
+        .map_err(error)
 }
 
 /// The first call under a live idempotency key, if there is one: its body hash and the message it

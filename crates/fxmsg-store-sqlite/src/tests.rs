@@ -523,31 +523,35 @@ async fn idempotency_keys_written_before_migration_4_still_replay() {
 }
 
 #[tokio::test]
-async fn pruning_walks_the_keys_in_chunks_and_removes_only_expired_ones() {
+async fn pruning_removes_expired_keys_oldest_first_in_chunks() {
     let (_dir, store) = store().await;
+    // Created at 50, 40, 30, 20, 10: the keys' age is not their order in the key table.
     for n in 0..5 {
-        let m = message(&format!("m{n}"), "C1", &["UC10"], 10 * (n + 1));
+        let m = message(&format!("m{n}"), "C1", &["UC10"], 10 * (5 - n));
         let outcome = store
             .insert_message(m, Some(key(&format!("k{n}"), 7)))
             .await
             .unwrap();
         assert_eq!(outcome, InsertOutcome::Inserted);
     }
-    // Keys k0..k2 were created at 10, 20, 30; k3 and k4 at 40 and 50.
+    // k4, k3 and k2 (created at 10, 20, 30) have expired; k1 and k0 (40, 50) have not.
     let before = 35;
     assert_eq!(
         store.prune_idempotency_keys(before, 2).await.unwrap(),
         (2, false)
     );
+    // The oldest went first: k2 is still there.
+    assert!(matches!(
+        store
+            .insert_message(message("again", "C1", &["UC10"], 60), Some(key("k2", 7)))
+            .await
+            .unwrap(),
+        InsertOutcome::Replayed { .. }
+    ));
     assert_eq!(
         store.prune_idempotency_keys(before, 2).await.unwrap(),
-        (1, false)
+        (1, true)
     );
-    assert_eq!(
-        store.prune_idempotency_keys(before, 2).await.unwrap(),
-        (0, true)
-    );
-    // The walk wrapped around; another pass finds nothing more to delete.
     assert_eq!(
         store.prune_idempotency_keys(before, 10).await.unwrap(),
         (0, true)
@@ -556,18 +560,42 @@ async fn pruning_walks_the_keys_in_chunks_and_removes_only_expired_ones() {
     let retry = message("again", "C1", &["UC10"], 60);
     assert!(matches!(
         store
-            .insert_message(retry.clone(), Some(key("k4", 7)))
+            .insert_message(retry.clone(), Some(key("k0", 7)))
             .await
             .unwrap(),
         InsertOutcome::Replayed { .. }
     ));
     assert_eq!(
         store
-            .insert_message(retry, Some(key("k0", 7)))
+            .insert_message(retry, Some(key("k4", 7)))
             .await
             .unwrap(),
         InsertOutcome::Inserted
     );
+}
+
+/// A pruning step looks only at expired keys, through the age index: its cost follows the keys
+/// it deletes, not the size of the table.
+#[tokio::test]
+async fn pruning_never_scans_the_key_table() {
+    let (dir, _store) = store().await;
+    let db = rusqlite::Connection::open(dir.path().join("fxmsg.db")).unwrap();
+    let mut plan = db
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            crate::messages::PRUNE_KEYS
+        ))
+        .unwrap();
+    let steps: Vec<String> = plan
+        .query_map([0, 10], |r| r.get(3))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(
+        steps.iter().any(|s| s.contains("idempotency_keys_by_age")),
+        "{steps:?}"
+    );
+    assert!(!steps.iter().any(|s| s.starts_with("SCAN")), "{steps:?}");
 }
 
 /// Runs `sql` on the database at `path` behind the store's back, with foreign keys off: damage

@@ -296,10 +296,10 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<Option<TokenRecord>>;
 
-    /// Deletes idempotency keys created before `before` among the next `limit` keys after where
-    /// the previous call stopped. Returns how many it deleted and whether that call reached the
-    /// last key (the next call starts again from the first). Called in a loop, it keeps the key
-    /// table to the keys of the live window without ever holding the writer for a whole-table scan.
+    /// Deletes up to `limit` of the oldest idempotency keys created before `before`. Returns how
+    /// many it deleted and whether that was all of them. Called in a loop, it keeps the key table
+    /// to the keys of the live window in short writes, whose cost follows the keys expired, not
+    /// the keys kept.
     async fn prune_idempotency_keys(&self, before: i64, limit: u32) -> Result<(u64, bool)>;
     /// Stores a message and its inbox rows atomically, honouring the idempotency key.
     async fn insert_message(
