@@ -100,8 +100,7 @@ impl Writer {
         let (jobs, queue) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("fxmsg-writer".into())
-            .spawn(move || run(conn, queue, checkpointer))
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            .spawn(move || run(conn, queue, checkpointer))?;
         Ok(Writer { jobs })
     }
 
@@ -254,7 +253,7 @@ impl Checkpointer {
     fn start(path: &Path, policy: WalPolicy) -> Result<Checkpointer> {
         let conn = Connection::open(path).map_err(error)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
-        let database = sync_handle(path).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let database = sync_handle(path)?;
         let (wake, nudges) = std::sync::mpsc::sync_channel::<()>(1);
         let catch_up = Arc::new(AtomicBool::new(false));
         let flag = catch_up.clone();
@@ -294,8 +293,7 @@ impl Checkpointer {
                     }
                     std::thread::sleep(policy.every);
                 }
-            })
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+            })?;
         Ok(Checkpointer { wake, catch_up })
     }
 

@@ -34,6 +34,13 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// File and thread errors of a backend (opening files, starting its threads).
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
 /// An app with the hashes of its secrets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppRecord {
