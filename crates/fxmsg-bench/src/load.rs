@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use fxmsg_client::admin::{AdminClient, Metrics};
 use hdrhistogram::Histogram;
 
 /// Builds request number `n`.
@@ -25,6 +26,75 @@ pub struct Outcome {
     pub latency: Histogram<u64>,
     /// CPU seconds the server used in the measured window, when its process was given.
     pub server_cpu: Option<f64>,
+    /// What fxmsg's store did in the measured window, when its `/metrics` could be read.
+    pub store: Option<StoreActivity>,
+}
+
+/// The server a run measures besides its answers: its process, and fxmsg's `/metrics`.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    /// The server's process.
+    pub pid: u32,
+    /// Reads fxmsg's `/metrics`; `None` for the baselines.
+    pub metrics: Option<AdminClient>,
+}
+
+/// What fxmsg's writer did in a measured window, from its `/metrics` at both ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoreActivity {
+    /// Writes taken into batches.
+    pub writes: f64,
+    /// Transactions committed.
+    pub commits: f64,
+    /// Times the writer copied the WAL's last stretch back, commits waiting.
+    pub catch_ups: f64,
+    /// Seconds those copies took in all.
+    pub catch_up_secs: f64,
+    /// Batches that took longer than [`StoreActivity::SLOW_BATCH_SECS`], catch-ups included.
+    pub slow_batches: f64,
+}
+
+impl StoreActivity {
+    /// What counts as a slow batch: four times the commit interval, and most of the p99 target.
+    pub const SLOW_BATCH_SECS: f64 = 0.004;
+
+    /// The activity between two readings of `/metrics`.
+    pub fn between(before: &Metrics, after: &Metrics) -> StoreActivity {
+        let delta = |name: &str| after.sum(name, &[]) - before.sum(name, &[]);
+        let batches = "fxmsg_store_batch_duration_seconds";
+        let slow = |m: &Metrics| {
+            m.sum(&format!("{batches}_count"), &[])
+                - batches_within(m, batches, StoreActivity::SLOW_BATCH_SECS)
+        };
+        StoreActivity {
+            writes: delta("fxmsg_store_writes_total"),
+            commits: delta("fxmsg_store_commits_total"),
+            catch_ups: delta("fxmsg_store_wal_catch_up_duration_seconds_count"),
+            catch_up_secs: delta("fxmsg_store_wal_catch_up_duration_seconds_sum"),
+            slow_batches: slow(after) - slow(before),
+        }
+    }
+
+    /// Writes per committed transaction.
+    pub fn writes_per_commit(&self) -> f64 {
+        self.writes / self.commits.max(1.0)
+    }
+}
+
+/// Observations of histogram `name` no longer than `limit`: its largest bucket bound at or below
+/// `limit`, 0 if none is.
+fn batches_within(m: &Metrics, name: &str, limit: f64) -> f64 {
+    let bucket = format!("{name}_bucket");
+    m.samples
+        .iter()
+        .filter(|s| s.name == bucket)
+        .filter_map(|s| {
+            let (_, le) = s.labels.iter().find(|(k, _)| k == "le")?;
+            let le: f64 = le.parse().ok()?;
+            (le <= limit).then_some((le, s.value))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or(0.0, |(_, count)| count)
 }
 
 impl Outcome {
@@ -81,19 +151,32 @@ pub fn client(concurrency: usize) -> reqwest::Client {
         .expect("an HTTP client")
 }
 
-/// The CPU seconds process `server` uses between `from` and `end` (`None` without a process), read
-/// by a task that waits for both.
-fn cpu_during(
-    server: Option<u32>,
+/// What `server` did between `from` and `end`: the CPU seconds its process used and, for fxmsg,
+/// its store's activity; read by a task that waits for both instants.
+fn usage_during(
+    server: Option<&Watch>,
     from: Instant,
     end: Instant,
-) -> tokio::task::JoinHandle<Option<f64>> {
+) -> tokio::task::JoinHandle<(Option<f64>, Option<StoreActivity>)> {
+    let server = server.cloned();
     tokio::spawn(async move {
-        let pid = server?;
+        let Some(Watch { pid, metrics }) = server else {
+            return (None, None);
+        };
+        let read = || async {
+            match &metrics {
+                Some(admin) => admin.metrics().await.ok(),
+                None => None,
+            }
+        };
         tokio::time::sleep_until(from.into()).await;
-        let before = crate::procs::cpu_secs(pid);
+        let (cpu, before) = (crate::procs::cpu_secs(pid), read().await);
         tokio::time::sleep_until(end.into()).await;
-        Some(crate::procs::cpu_secs(pid) - before)
+        let (cpu, after) = (crate::procs::cpu_secs(pid) - cpu, read().await);
+        let store = before
+            .zip(after)
+            .map(|(before, after)| StoreActivity::between(&before, &after));
+        (Some(cpu), store)
     })
 }
 
@@ -104,13 +187,13 @@ pub async fn closed(
     concurrency: usize,
     warmup: Duration,
     measure: Duration,
-    server: Option<u32>,
+    server: Option<&Watch>,
 ) -> Outcome {
     let client = client(concurrency);
     let counter = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let (measure_from, end) = (start + warmup, start + warmup + measure);
-    let cpu = cpu_during(server, measure_from, end);
+    let usage = usage_during(server, measure_from, end);
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             let (client, make, counter) = (client.clone(), make.clone(), counter.clone());
@@ -144,6 +227,7 @@ pub async fn closed(
         secs: measure.as_secs_f64(),
         latency: histogram(),
         server_cpu: None,
+        store: None,
     };
     for task in tasks {
         let (ok, errors, latency) = task.await.expect("a load task");
@@ -151,7 +235,7 @@ pub async fn closed(
         total.errors += errors;
         total.latency.add(latency).expect("same bounds");
     }
-    total.server_cpu = cpu.await.ok().flatten();
+    (total.server_cpu, total.store) = usage.await.unwrap_or_default();
     total
 }
 
@@ -162,14 +246,14 @@ pub async fn open(
     rate: f64,
     warmup: Duration,
     measure: Duration,
-    server: Option<u32>,
+    server: Option<&Watch>,
 ) -> Outcome {
     let workers = 256;
     let client = client(workers);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
     let start = Instant::now() + Duration::from_millis(50);
     let (measure_from, end) = (start + warmup, start + warmup + measure);
-    let cpu = cpu_during(server, measure_from, end);
+    let usage = usage_during(server, measure_from, end);
     let scheduler = std::thread::spawn(move || {
         let interval = Duration::from_secs_f64(1.0 / rate);
         let mut n = 0u64;
@@ -220,11 +304,13 @@ pub async fn open(
         &mut *results.lock().expect("results lock"),
         (0, 0, histogram()),
     );
+    let (server_cpu, store) = usage.await.unwrap_or_default();
     Outcome {
         ok,
         errors,
         secs: measure.as_secs_f64(),
         latency,
-        server_cpu: cpu.await.ok().flatten(),
+        server_cpu,
+        store,
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
 
-use load::{closed, open, MakeRequest, Outcome};
+use load::{closed, open, MakeRequest, Outcome, StoreActivity};
 use procs::Helper;
 use report::Row;
 
@@ -305,6 +305,14 @@ async fn run(args: Args) -> bool {
             let (latency, floor) = send1_latency(&window, &server, &setup, rate, &mut rows).await;
             check("send-1 open loop", &latency);
             check("http baseline open loop", &floor);
+            // fxmsg's /metrics was read at both ends of the window and saw the sends commit.
+            let counted = latency
+                .store
+                .is_some_and(|s| s.commits > 0.0 && s.writes >= s.commits);
+            if !counted {
+                eprintln!("send-1 open loop: no store activity in /metrics");
+            }
+            sane.set(sane.get() && counted);
         }
     }
 
@@ -433,16 +441,16 @@ impl Window {
         closed(make, concurrency, self.warmup, self.measure, None).await
     }
 
-    /// A closed loop that also measures the CPU time `server` spent.
+    /// A closed loop that also measures what `server` spent and did.
     async fn closed_on(&self, server: &Helper, make: MakeRequest, concurrency: usize) -> Outcome {
-        let pid = Some(server.pid());
-        closed(make, concurrency, self.warmup, self.measure, pid).await
+        let watch = server.watch();
+        closed(make, concurrency, self.warmup, self.measure, Some(&watch)).await
     }
 
-    /// An open loop at `rate` that also measures the CPU time `server` spent.
+    /// An open loop at `rate` that also measures what `server` spent and did.
     async fn open_on(&self, server: &Helper, make: MakeRequest, rate: f64) -> Outcome {
-        let pid = Some(server.pid());
-        open(make, rate, self.warmup, self.measure, pid).await
+        let watch = server.watch();
+        open(make, rate, self.warmup, self.measure, Some(&watch)).await
     }
 }
 
@@ -542,6 +550,25 @@ async fn send1_latency(
             .against("http", base),
         );
     }
+    // What the writer did in the reported run: the batching behind p50, the stalls behind p99.
+    if let Some(store) = latency.store {
+        rows.push(Row::plain(
+            "send-1 writes per commit in the open loop (reported run)",
+            store.writes_per_commit(),
+            "",
+        ));
+        let slow_ms = StoreActivity::SLOW_BATCH_SECS * 1e3;
+        rows.push(Row::plain(
+            format!(
+                "writer stalls in that run: {:.0} WAL catch-ups ({:.2} ms each on average), {:.0} batches over {slow_ms:.0} ms",
+                store.catch_ups,
+                store.catch_up_secs * 1e3 / store.catch_ups.max(1.0),
+                store.slow_batches,
+            ),
+            store.catch_up_secs * 1e3,
+            "ms in catch-ups",
+        ));
+    }
     (latency, floor)
 }
 
@@ -586,6 +613,7 @@ mod tests {
             secs: 1.0,
             latency: hdrhistogram::Histogram::new(3).expect("a histogram"),
             server_cpu: None,
+            store: None,
         }
     }
 

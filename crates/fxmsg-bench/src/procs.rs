@@ -5,6 +5,11 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use fxmsg_client::admin::AdminClient;
+
+use crate::helpers::ADMIN_TOKEN;
+use crate::load::Watch;
+
 /// Core for servers and storage work; the load generator takes the other one.
 pub const SERVER_CORE: &str = "0";
 /// Core for the load generator.
@@ -56,6 +61,8 @@ pub struct Helper {
     child: Child,
     /// `http://…` address it listens on, if it serves HTTP.
     pub url: String,
+    /// Whether it is the fxmsg server (`serve-fxmsg`), which has `/metrics`.
+    fxmsg: bool,
 }
 
 impl Helper {
@@ -94,12 +101,24 @@ impl Helper {
             .strip_prefix("ready ")
             .unwrap_or_else(|| panic!("helper said {line:?}"))
             .to_owned();
-        Helper { child, url }
+        Helper {
+            child,
+            url,
+            fxmsg: args.first() == Some(&"serve-fxmsg"),
+        }
     }
 
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// What a load run should measure of this helper besides its answers.
+    pub fn watch(&self) -> Watch {
+        Watch {
+            pid: self.pid(),
+            metrics: self.fxmsg.then(|| AdminClient::new(&self.url, ADMIN_TOKEN)),
+        }
     }
 
     /// Current resident memory, bytes.

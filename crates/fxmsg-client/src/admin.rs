@@ -241,6 +241,27 @@ impl AdminClient {
         self.send(self.http.get(self.url("/faults"))).await
     }
 
+    /// The server's `/metrics` (request counts and durations, messages sent, error codes
+    /// answered, group commits), parsed.
+    pub async fn metrics(&self) -> Result<Metrics, Error> {
+        let response = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            return Err(Error::Native {
+                status: status.as_u16(),
+                code: "http".into(),
+                message: text,
+            });
+        }
+        Metrics::parse(&text)
+    }
+
     /// Removes every planned fault.
     pub async fn clear_faults(&self) -> Result<(), Error> {
         let _: serde_json::Value = self
@@ -251,5 +272,138 @@ impl AdminClient {
                 other => Err(other),
             })?;
         Ok(())
+    }
+}
+
+/// One sample of a [`Metrics`] exposition: `name{labels} value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The sample's name, with its suffix (`_total`, `_count`, `_bucket`, ...).
+    pub name: String,
+    /// Label names and values, in the order the server wrote them.
+    pub labels: Vec<(String, String)>,
+    /// The value.
+    pub value: f64,
+}
+
+/// A parsed `/metrics` exposition (the Prometheus / OpenMetrics text format).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    /// Every sample, in the order the server wrote them.
+    pub samples: Vec<Sample>,
+}
+
+impl Metrics {
+    /// Parses the text format's sample lines; comment lines (`# HELP`, `# TYPE`, `# EOF`) are
+    /// skipped.
+    pub fn parse(text: &str) -> Result<Metrics, Error> {
+        let bad = |line: &str| Error::Decode(format!("not a metrics sample: {line:?}"));
+        let mut samples = Vec::new();
+        for line in text.lines() {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, mut rest) = match line.find(['{', ' ']) {
+                Some(at) => line.split_at(at),
+                None => return Err(bad(line)),
+            };
+            let mut labels = Vec::new();
+            if let Some(inner) = rest.strip_prefix('{') {
+                rest = inner;
+                while !rest.starts_with('}') {
+                    let (label, after) = rest.split_once("=\"").ok_or_else(|| bad(line))?;
+                    let (value, after) = quoted(after).ok_or_else(|| bad(line))?;
+                    labels.push((label.trim_start_matches(',').to_owned(), value));
+                    rest = after;
+                }
+                rest = rest.strip_prefix('}').ok_or_else(|| bad(line))?;
+            }
+            // A timestamp or exemplar may follow the value.
+            let value = rest.split_whitespace().next().ok_or_else(|| bad(line))?;
+            let value = value.parse().map_err(|_| bad(line))?;
+            samples.push(Sample {
+                name: name.to_owned(),
+                labels,
+                value,
+            });
+        }
+        Ok(Metrics { samples })
+    }
+
+    /// The sum of the samples named `name` that carry every label in `labels` (other labels may
+    /// differ); 0 if none does, as for a counter that has not counted yet.
+    pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|s| s.name == name)
+            .filter(|s| {
+                labels
+                    .iter()
+                    .all(|(k, v)| s.labels.iter().any(|(sk, sv)| sk == k && sv == v))
+            })
+            .map(|s| s.value)
+            .sum()
+    }
+}
+
+/// A label value up to its closing quote, unescaped, and what follows the quote.
+fn quoted(text: &str) -> Option<(String, &str)> {
+    let mut value = String::new();
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '"' => return Some((value, &text[at + 1..])),
+            '\\' => match chars.next()?.1 {
+                'n' => value.push('\n'),
+                other => value.push(other),
+            },
+            c => value.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exposition_parses_into_samples() {
+        let text = "# HELP fxmsg_deliveries Inbox rows.\n# TYPE fxmsg_deliveries counter\n\
+                    fxmsg_deliveries_total 7\n\
+                    fxmsg_http_request_duration_seconds_count{method=\"POST\",route=\"/cgi/message/send\",status=\"200\"} 3\n\
+                    fxmsg_http_request_duration_seconds_count{method=\"GET\",route=\"/a \\\"b\\\" {c},d\",status=\"200\"} 2 1700000000\n\
+                    fxmsg_store_batch_duration_seconds_bucket{le=\"+Inf\"} 5 # {trace_id=\"x\"} 1\n\
+                    # EOF\n";
+        let m = Metrics::parse(text).unwrap();
+        assert_eq!(m.samples.len(), 4);
+        assert_eq!(m.sum("fxmsg_deliveries_total", &[]), 7.0);
+        let count = "fxmsg_http_request_duration_seconds_count";
+        assert_eq!(m.sum(count, &[]), 5.0);
+        assert_eq!(m.sum(count, &[("method", "POST"), ("status", "200")]), 3.0);
+        assert_eq!(m.sum(count, &[("route", "/a \"b\" {c},d")]), 2.0);
+        assert_eq!(m.sum(count, &[("method", "PUT")]), 0.0);
+        assert_eq!(
+            m.sum(
+                "fxmsg_store_batch_duration_seconds_bucket",
+                &[("le", "+Inf")]
+            ),
+            5.0
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_sample_is_an_error() {
+        for text in [
+            "fxmsg_x",
+            "fxmsg_x{a=\"1\" 2",
+            "fxmsg_x{a=\"1} 2",
+            "fxmsg_x one",
+        ] {
+            assert!(
+                matches!(Metrics::parse(text), Err(Error::Decode(_))),
+                "{text:?} parsed"
+            );
+        }
     }
 }

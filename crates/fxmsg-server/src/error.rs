@@ -7,7 +7,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use fxmsg_api::native::ApiError;
 use fxmsg_api::{Envelope, ErrorCode, FieldError};
 use fxmsg_store::StoreError;
@@ -73,7 +73,8 @@ impl IntoResponse for CompatError {
         env.error_code = self.code;
         env.error_message = self.code.message().into();
         env.error_description = self.description;
-        (StatusCode::OK, Json(env)).into_response()
+        // For `/metrics`, which counts error answers by code.
+        (StatusCode::OK, Extension(self.code), Json(env)).into_response()
     }
 }
 
@@ -115,6 +116,18 @@ impl NativeError {
             message: what.into(),
         }
     }
+
+    /// 500: an internal failure, already logged.
+    pub fn internal() -> Self {
+        NativeError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: format!(
+                "internal error; see the server log for trace {}",
+                current_trace_id()
+            ),
+        }
+    }
 }
 
 impl From<StoreError> for NativeError {
@@ -128,14 +141,7 @@ impl From<StoreError> for NativeError {
             StoreError::NotFound(what) => NativeError::not_found(what),
             StoreError::Backend(detail) => {
                 tracing::error!(error = %detail, "store failure");
-                NativeError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    code: "internal",
-                    message: format!(
-                        "internal error; see the server log for trace {}",
-                        current_trace_id()
-                    ),
-                }
+                NativeError::internal()
             }
         }
     }

@@ -22,6 +22,7 @@ mod error;
 mod extract;
 mod faults;
 mod media;
+mod metrics;
 mod routes;
 mod secrets;
 mod state;
@@ -101,6 +102,7 @@ impl Server {
             admin_token_hash: admin_token_hash.into(),
             json_body_limit: config.json_body_limit,
             faults: faults::Faults::default(),
+            metrics: metrics::Metrics::new(&store),
         });
         let router = routes::router(state, Duration::from_secs(config.request_timeout_secs));
         let listener = TcpListener::bind(config.listen).await?;

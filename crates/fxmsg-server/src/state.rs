@@ -7,6 +7,7 @@ use object_store::ObjectStore;
 
 use crate::clock::Clock;
 use crate::faults::Faults;
+use crate::metrics::Metrics;
 use crate::secrets::TokenKey;
 
 /// Everything a handler needs. Extractors clone it several times per request, so a clone is one
@@ -45,6 +46,8 @@ pub struct Shared {
     pub json_body_limit: usize,
     /// Planned faults on compat paths.
     pub faults: Faults,
+    /// What `/metrics` exports.
+    pub metrics: Metrics,
 }
 
 impl Shared {

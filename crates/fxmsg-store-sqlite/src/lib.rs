@@ -220,6 +220,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.writer.metrics().register(registry);
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<String>> {
         sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
             .bind(key)

@@ -24,6 +24,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fxmsg_store::{Result, StoreError};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -74,12 +77,89 @@ where
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    metrics: WriterMetrics,
+}
+
+/// What the writer and its checkpoint thread have done since they started. Each metric is shared:
+/// clones count into the same values.
+#[derive(Clone)]
+pub struct WriterMetrics {
+    /// Writes taken from the queue into batches (a retried batch counts its writes once).
+    writes: Counter,
+    /// Transactions committed.
+    commits: Counter,
+    /// Batches run again with a savepoint around each write, after one of their writes failed.
+    retries: Counter,
+    /// From taking the queue to answering: the batch's statements, its commit and any catch-up.
+    batch_seconds: Histogram,
+    /// The writer's copies of the WAL's last stretch (see [`Checkpointer`]), commits waiting.
+    catch_up_seconds: Histogram,
+    /// Background checkpoint passes.
+    passes: Counter,
+}
+
+impl Default for WriterMetrics {
+    fn default() -> Self {
+        // 0.125 ms to 64 ms: a batch alone takes a fraction of a millisecond, a stall several.
+        let buckets = || Histogram::new(exponential_buckets(0.000_125, 2.0, 10));
+        WriterMetrics {
+            writes: Counter::default(),
+            commits: Counter::default(),
+            retries: Counter::default(),
+            batch_seconds: buckets(),
+            catch_up_seconds: buckets(),
+            passes: Counter::default(),
+        }
+    }
+}
+
+impl WriterMetrics {
+    /// Adds every metric to `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "writes",
+            "Writes taken into group-commit batches",
+            self.writes.clone(),
+        );
+        registry.register(
+            "commits",
+            "Group-commit transactions committed",
+            self.commits.clone(),
+        );
+        registry.register(
+            "batch_retries",
+            "Batches run again with a savepoint per write after one write failed",
+            self.retries.clone(),
+        );
+        registry.register_with_unit(
+            "batch_duration",
+            "Time from taking queued writes to answering them, commit and WAL catch-up included",
+            Unit::Seconds,
+            self.batch_seconds.clone(),
+        );
+        registry.register_with_unit(
+            "wal_catch_up_duration",
+            "Time the writer spent copying the WAL's last stretch back, commits waiting",
+            Unit::Seconds,
+            self.catch_up_seconds.clone(),
+        );
+        registry.register(
+            "checkpoint_passes",
+            "Background WAL checkpoint passes",
+            self.passes.clone(),
+        );
+    }
 }
 
 impl Writer {
     /// Opens the write connection on `path` (already migrated) and starts the writer thread.
     pub fn start(path: &Path) -> Result<Writer> {
         Writer::start_with(path, WalPolicy::default())
+    }
+
+    /// What this writer has done, to register for `/metrics`.
+    pub fn metrics(&self) -> &WriterMetrics {
+        &self.metrics
     }
 
     /// [`Writer::start`] with a given WAL policy.
@@ -96,12 +176,14 @@ impl Writer {
         ))
         .map_err(error)?;
         conn.set_prepared_statement_cache_capacity(64);
-        let checkpointer = Checkpointer::start(path, wal)?;
+        let metrics = WriterMetrics::default();
+        let checkpointer = Checkpointer::start(path, wal, metrics.clone())?;
         let (jobs, queue) = mpsc::channel(QUEUE);
+        let counting = metrics.clone();
         std::thread::Builder::new()
             .name("fxmsg-writer".into())
-            .spawn(move || run(conn, queue, checkpointer))?;
-        Ok(Writer { jobs })
+            .spawn(move || run(conn, queue, checkpointer, counting))?;
+        Ok(Writer { jobs, metrics })
     }
 
     /// Queues `write` and returns its result after the transaction holding it has committed.
@@ -127,7 +209,12 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, checkpointer: Checkpointer) {
+fn run(
+    conn: Connection,
+    mut queue: mpsc::Receiver<Box<dyn Job>>,
+    checkpointer: Checkpointer,
+    metrics: WriterMetrics,
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut previous = None;
     while let Some(first) = queue.blocking_recv() {
@@ -148,12 +235,15 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, checkpointer: 
                 Err(_) => break,
             }
         }
-        previous = Some((Instant::now(), batch.len()));
-        let committed = commit_batch(&conn, &mut batch);
+        let taken = Instant::now();
+        previous = Some((taken, batch.len()));
+        metrics.writes.inc_by(batch.len() as u64);
+        let committed = commit_batch(&conn, &mut batch, &metrics);
         for job in batch.drain(..) {
             job.finish(committed.clone());
         }
         checkpointer.after_commit(&conn);
+        metrics.batch_seconds.observe(taken.elapsed().as_secs_f64());
     }
 }
 
@@ -171,7 +261,11 @@ fn pause_before_batch(
     }
 }
 
-fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
+fn commit_batch(
+    conn: &Connection,
+    batch: &mut [Box<dyn Job>],
+    metrics: &WriterMetrics,
+) -> Result<()> {
     let exec = |sql: &str| {
         conn.prepare_cached(sql)
             .and_then(|mut s| s.execute([]))
@@ -194,7 +288,9 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
                 }
                 exec("RELEASE job")?;
             }
-            exec("COMMIT").map(|()| true)
+            exec("COMMIT")?;
+            metrics.commits.inc();
+            Ok(true)
         })();
         if !matches!(outcome, Ok(true)) {
             let _ = conn.execute_batch("ROLLBACK");
@@ -204,6 +300,7 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
     if transaction(false)? {
         return Ok(());
     }
+    metrics.retries.inc();
     transaction(true).map(drop)
 }
 
@@ -247,16 +344,17 @@ impl Default for WalPolicy {
 struct Checkpointer {
     wake: std::sync::mpsc::SyncSender<()>,
     catch_up: Arc<AtomicBool>,
+    metrics: WriterMetrics,
 }
 
 impl Checkpointer {
-    fn start(path: &Path, policy: WalPolicy) -> Result<Checkpointer> {
+    fn start(path: &Path, policy: WalPolicy, metrics: WriterMetrics) -> Result<Checkpointer> {
         let conn = Connection::open(path).map_err(error)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
         let database = sync_handle(path)?;
         let (wake, nudges) = std::sync::mpsc::sync_channel::<()>(1);
         let catch_up = Arc::new(AtomicBool::new(false));
-        let flag = catch_up.clone();
+        let (flag, passes) = (catch_up.clone(), metrics.passes.clone());
         std::thread::Builder::new()
             .name("fxmsg-checkpoint".into())
             .spawn(move || {
@@ -266,6 +364,7 @@ impl Checkpointer {
                 while nudges.recv().is_ok() {
                     // Bounded: a long read pins old frames, and then no pass catches up.
                     for _ in 0..policy.max_passes {
+                        passes.inc();
                         let (wal, copied) = match checkpoint(&conn) {
                             Ok(frames) => frames,
                             Err(e) => {
@@ -294,16 +393,24 @@ impl Checkpointer {
                     std::thread::sleep(policy.every);
                 }
             })?;
-        Ok(Checkpointer { wake, catch_up })
+        Ok(Checkpointer {
+            wake,
+            catch_up,
+            metrics,
+        })
     }
 
     /// Called by the writer between batches: copies the WAL's last stretch if asked to, and asks
     /// for a background pass (a request already pending covers this one).
     fn after_commit(&self, writer: &Connection) {
         if self.catch_up.swap(false, Ordering::Acquire) {
+            let started = Instant::now();
             if let Err(e) = checkpoint(writer) {
                 tracing::warn!(error = %e, "checkpoint failed");
             }
+            self.metrics
+                .catch_up_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
         let _ = self.wake.try_send(());
     }
@@ -541,6 +648,12 @@ mod tests {
         assert!(matches!(results[1], Err(StoreError::Conflict(_))));
         assert!(matches!(results[2], Ok(3)));
         assert_eq!(ids(&path), [1, 3]);
+        // Two batches (the holding write, then the three), the second committed only on its retry.
+        let metrics = writer.metrics();
+        assert_eq!(metrics.writes.get(), 4);
+        assert_eq!(metrics.commits.get(), 2);
+        assert_eq!(metrics.retries.get(), 1);
+        assert_eq!(metrics.batch_seconds.count(), 2);
     }
 
     /// Under writes that never pause, the WAL still starts over instead of growing with every
@@ -595,6 +708,11 @@ mod tests {
             largest_wal < written / 4,
             "the WAL reached {largest_wal} bytes for {written} bytes written"
         );
+        // The WAL started over through the writer's catch-ups, counted for `/metrics`.
+        let metrics = writer.metrics();
+        assert!(metrics.catch_up_seconds.count() > 0);
+        assert!(metrics.passes.get() > 0);
+        assert_eq!(metrics.writes.get(), rows as u64);
     }
 
     /// A WAL that one large transaction grew past `journal_size_limit` is cut back to it once the

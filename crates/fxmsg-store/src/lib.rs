@@ -220,6 +220,8 @@ pub struct Cursor(pub i64);
 pub trait Store: Send + Sync + 'static {
     /// Succeeds when the backend can serve reads and writes.
     async fn ping(&self) -> Result<()>;
+    /// Adds the backend's own metrics (commits, checkpoints, ...) to `registry`, for `/metrics`.
+    fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry);
     /// A server-wide setting.
     async fn meta(&self, key: &str) -> Result<Option<String>>;
     /// Sets a server-wide setting.

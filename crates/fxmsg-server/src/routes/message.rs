@@ -140,10 +140,14 @@ async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response
         invalid_users: new.message.invalid_users.clone(),
     };
     let trace_id = new.message.trace_id.clone();
+    let recipients = new.message.recipients.len();
     // The response names the message as inserted or, for a retry, as the first call inserted it,
     // under the trace id it was sent with.
     let (trace_id, result) = match state.store.insert_message(new, key).await? {
-        InsertOutcome::Inserted => (trace_id, inserted),
+        InsertOutcome::Inserted => {
+            state.metrics.message_sent(recipients);
+            (trace_id, inserted)
+        }
         InsertOutcome::Replayed { body_hash, message } if our_hash == Some(body_hash) => (
             message.trace_id,
             SendResult {

@@ -19,6 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::error::NativeError;
 use crate::faults;
 use crate::media::MAX_DOCUMENT_BYTES;
+use crate::metrics;
 use crate::state::AppState;
 use crate::trace::trace_requests;
 
@@ -44,7 +45,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(DefaultBodyLimit::max(
             MAX_DOCUMENT_BYTES as usize + MULTIPART_OVERHEAD,
         ))
-        .route_layer(from_fn_with_state(state.clone(), faults::inject));
+        .route_layer(from_fn_with_state(state.clone(), faults::inject))
+        .route_layer(from_fn_with_state(state.clone(), metrics::record_requests));
 
     let native = Router::new()
         .route("/corps", post(admin::create_corp).get(admin::list_corps))
@@ -82,10 +84,15 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/messages", get(inspect::list_messages))
         .route("/messages/{message_id}", get(inspect::get_message))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .route_layer(from_fn_with_state(state.clone(), admin::require_admin))
+        .route_layer(from_fn_with_state(state.clone(), metrics::record_requests));
+    let scrape = Router::new()
+        .route("/metrics", get(metrics::get_metrics))
         .route_layer(from_fn_with_state(state.clone(), admin::require_admin));
 
     Router::new()
         .merge(compat)
+        .merge(scrape)
         .nest("/api/v1", native)
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))

@@ -6,7 +6,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::TestServer;
+use crate::support::{assert_error, assert_success, TestServer};
 
 fn host_of(url: &str) -> String {
     url.trim_start_matches("http://").to_owned()
@@ -189,4 +189,80 @@ async fn each_request_logs_one_plain_line_with_its_trace_id_and_no_credentials()
         "a credential reached the log: {logs}"
     );
     assert!(!logs.contains('\x1b'), "colour codes in a log file: {logs}");
+}
+
+/// `/metrics` counts messages and deliveries (not idempotent replays), each Fxiaoke error code
+/// answered, requests by route pattern rather than raw path, and the store's group commits. Only
+/// the admin token reads it.
+#[tokio::test]
+async fn metrics_count_sends_errors_requests_and_commits() {
+    let server = TestServer::start().await;
+    let before = server.admin.metrics().await.unwrap();
+    let text =
+        |users: &[&str]| json!({"toUser": users, "msgType": "text", "text": {"content": "hi"}});
+    let send = "/cgi/message/send?thirdTraceId=metrics-1";
+    assert_success(&server.post_legacy(send, text(&["1000", "1001"])).await);
+    assert_success(&server.post_legacy(send, text(&["1000", "1001"])).await);
+    assert_success(
+        &server
+            .post_legacy("/cgi/message/send", text(&["1000"]))
+            .await,
+    );
+    let empty = json!({"toUser": ["1000"], "msgType": "text", "text": {"content": ""}});
+    assert_error(
+        &server.post_legacy("/cgi/message/send", empty).await,
+        12005,
+        "",
+    );
+    let missing = server.admin.get_message("no-such-message").await;
+    assert!(matches!(
+        missing,
+        Err(fxmsg_client::Error::Native { status: 404, .. })
+    ));
+
+    let after = server.admin.metrics().await.unwrap();
+    let delta =
+        |name: &str, labels: &[(&str, &str)]| after.sum(name, labels) - before.sum(name, labels);
+    assert_eq!(delta("fxmsg_messages_sent_total", &[]), 2.0);
+    assert_eq!(delta("fxmsg_deliveries_total", &[]), 3.0);
+    let sends = [
+        ("route", "/cgi/message/send"),
+        ("method", "POST"),
+        ("status", "200"),
+    ];
+    assert_eq!(
+        delta("fxmsg_http_request_duration_seconds_count", &sends),
+        4.0
+    );
+    let errors = [("route", "/cgi/message/send"), ("code", "12005")];
+    assert_eq!(delta("fxmsg_api_errors_total", &errors), 1.0);
+    assert_eq!(delta("fxmsg_api_errors_total", &[]), 1.0);
+    let lookup = [
+        ("route", "/api/v1/messages/{message_id}"),
+        ("status", "404"),
+    ];
+    assert_eq!(
+        delta("fxmsg_http_request_duration_seconds_count", &lookup),
+        1.0
+    );
+    // Every stored message was a write in a committed batch; the token the sends fetched too.
+    assert!(delta("fxmsg_store_writes_total", &[]) >= 3.0);
+    assert!(delta("fxmsg_store_commits_total", &[]) >= 1.0);
+    assert!(
+        after.sum("fxmsg_store_batch_duration_seconds_count", &[])
+            >= after.sum("fxmsg_store_commits_total", &[])
+    );
+
+    let anonymous = server
+        .http()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = fxmsg_client::admin::AdminClient::new(&server.url, "not-the-token");
+    assert!(matches!(
+        wrong.metrics().await,
+        Err(fxmsg_client::Error::Native { status: 401, .. })
+    ));
 }
