@@ -100,3 +100,79 @@ pub async fn storage_baseline(data_dir: &Path, secs: f64, batch: usize) {
     }
     println!("ready {}", rows as f64 / started.elapsed().as_secs_f64());
 }
+
+/// Times a thread spinning on its core was not running: preempted by another task, an interrupt or
+/// the hypervisor. What a server on that core would lose with no load of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Stalls {
+    /// Gaps of at least [`Stalls::THRESHOLD`].
+    pub count: u64,
+    /// Their total, milliseconds.
+    pub lost_ms: f64,
+    /// The longest, milliseconds.
+    pub largest_ms: f64,
+}
+
+impl Stalls {
+    /// The shortest gap counted: far above the clock read's cost and an ordinary interrupt's.
+    pub const THRESHOLD: Duration = Duration::from_micros(500);
+
+    /// Spins on the calling thread for `secs`, reading the clock, and counts the gaps.
+    pub fn probe(secs: Duration) -> Stalls {
+        let start = Instant::now();
+        let mut last = start;
+        let mut stalls = Stalls::default();
+        while last - start < secs {
+            let now = Instant::now();
+            stalls.add(now - last);
+            last = now;
+        }
+        stalls
+    }
+
+    /// Counts one gap between two clock reads, if it is a stall.
+    fn add(&mut self, gap: Duration) {
+        if gap >= Stalls::THRESHOLD {
+            let ms = gap.as_secs_f64() * 1e3;
+            self.count += 1;
+            self.lost_ms += ms;
+            self.largest_ms = self.largest_ms.max(ms);
+        }
+    }
+
+    /// The probe's answer to the benchmark, on its `ready` line.
+    pub fn to_line(self) -> String {
+        format!("{} {} {}", self.count, self.lost_ms, self.largest_ms)
+    }
+
+    /// Reads [`Stalls::to_line`].
+    pub fn from_line(line: &str) -> Option<Stalls> {
+        let mut fields = line.split_whitespace();
+        let stalls = Stalls {
+            count: fields.next()?.parse().ok()?,
+            lost_ms: fields.next()?.parse().ok()?,
+            largest_ms: fields.next()?.parse().ok()?,
+        };
+        fields.next().is_none().then_some(stalls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_gaps_from_the_threshold_up_are_stalls() {
+        let mut stalls = Stalls::default();
+        let us = Duration::from_micros;
+        for gap in [us(1), us(499), us(500), us(3_000), us(20)] {
+            stalls.add(gap);
+        }
+        assert_eq!(stalls.count, 2);
+        assert!((stalls.lost_ms - 3.5).abs() < 1e-9);
+        assert!((stalls.largest_ms - 3.0).abs() < 1e-9);
+        assert_eq!(Stalls::from_line(&stalls.to_line()), Some(stalls));
+        assert_eq!(Stalls::from_line("2 3.5"), None);
+        assert_eq!(Stalls::from_line("2 3.5 3 4"), None);
+    }
+}

@@ -26,8 +26,8 @@ pub struct Outcome {
     pub latency: Histogram<u64>,
     /// CPU seconds the server used in the measured window, when its process was given.
     pub server_cpu: Option<f64>,
-    /// What fxmsg's store did in the measured window, when its `/metrics` could be read.
-    pub store: Option<StoreActivity>,
+    /// What fxmsg did in the measured window, when its `/metrics` could be read.
+    pub activity: Option<ServerActivity>,
 }
 
 /// The server a run measures besides its answers: its process, and fxmsg's `/metrics`.
@@ -39,9 +39,9 @@ pub struct Watch {
     pub metrics: Option<AdminClient>,
 }
 
-/// What fxmsg's writer did in a measured window, from its `/metrics` at both ends.
+/// What fxmsg did in a measured window, from its `/metrics` at both ends.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StoreActivity {
+pub struct ServerActivity {
     /// Writes taken into batches.
     pub writes: f64,
     /// Transactions committed.
@@ -50,28 +50,43 @@ pub struct StoreActivity {
     pub catch_ups: f64,
     /// Seconds those copies took in all.
     pub catch_up_secs: f64,
-    /// Batches that took longer than [`StoreActivity::SLOW_BATCH_SECS`], catch-ups included.
+    /// Batches that took longer than [`ServerActivity::SLOW_SECS`], catch-ups included.
     pub slow_batches: f64,
+    /// Batches whose oldest write had waited longer than that for the writer.
+    pub slow_waits: f64,
+    /// Requests to the send endpoint, and those the server took longer than that to answer
+    /// (from routing to the response; not the time a request waited to be read).
+    pub sends: f64,
+    /// See `sends`.
+    pub slow_sends: f64,
 }
 
-impl StoreActivity {
-    /// What counts as a slow batch: four times the commit interval, and most of the p99 target.
-    pub const SLOW_BATCH_SECS: f64 = 0.004;
+impl ServerActivity {
+    /// What counts as slow: four times the commit interval, most of the p99 target.
+    pub const SLOW_SECS: f64 = 0.004;
 
     /// The activity between two readings of `/metrics`.
-    pub fn between(before: &Metrics, after: &Metrics) -> StoreActivity {
+    pub fn between(before: &Metrics, after: &Metrics) -> ServerActivity {
         let delta = |name: &str| after.sum(name, &[]) - before.sum(name, &[]);
-        let batches = "fxmsg_store_batch_duration_seconds";
-        let slow = |m: &Metrics| {
-            m.sum(&format!("{batches}_count"), &[])
-                - batches_within(m, batches, StoreActivity::SLOW_BATCH_SECS)
+        let over = |name: &str, labels: &[(&str, &str)]| {
+            let slow = |m: &Metrics| {
+                m.sum(&format!("{name}_count"), labels)
+                    - within(m, name, labels, ServerActivity::SLOW_SECS)
+            };
+            slow(after) - slow(before)
         };
-        StoreActivity {
+        let send = [("route", "/cgi/message/send")];
+        let requests = "fxmsg_http_request_duration_seconds";
+        ServerActivity {
             writes: delta("fxmsg_store_writes_total"),
             commits: delta("fxmsg_store_commits_total"),
             catch_ups: delta("fxmsg_store_wal_catch_up_duration_seconds_count"),
             catch_up_secs: delta("fxmsg_store_wal_catch_up_duration_seconds_sum"),
-            slow_batches: slow(after) - slow(before),
+            slow_batches: over("fxmsg_store_batch_duration_seconds", &[]),
+            slow_waits: over("fxmsg_store_queue_wait_seconds", &[]),
+            sends: after.sum(&format!("{requests}_count"), &send)
+                - before.sum(&format!("{requests}_count"), &send),
+            slow_sends: over(requests, &send),
         }
     }
 
@@ -81,20 +96,26 @@ impl StoreActivity {
     }
 }
 
-/// Observations of histogram `name` no longer than `limit`: its largest bucket bound at or below
-/// `limit`, 0 if none is.
-fn batches_within(m: &Metrics, name: &str, limit: f64) -> f64 {
+/// Observations of histogram `name` (with `labels`) no longer than `limit`: the count of its
+/// largest bucket bound at or below `limit`, summed over label sets; 0 if no bound is.
+fn within(m: &Metrics, name: &str, labels: &[(&str, &str)], limit: f64) -> f64 {
     let bucket = format!("{name}_bucket");
-    m.samples
-        .iter()
-        .filter(|s| s.name == bucket)
+    let buckets: Vec<(f64, f64)> = m
+        .matching(&bucket, labels)
         .filter_map(|s| {
             let (_, le) = s.labels.iter().find(|(k, _)| k == "le")?;
-            let le: f64 = le.parse().ok()?;
-            (le <= limit).then_some((le, s.value))
+            Some((le.parse::<f64>().ok()?, s.value))
         })
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map_or(0.0, |(_, count)| count)
+        .filter(|(le, _)| *le <= limit)
+        .collect();
+    let Some(bound) = buckets.iter().map(|(le, _)| *le).max_by(f64::total_cmp) else {
+        return 0.0;
+    };
+    buckets
+        .iter()
+        .filter(|(le, _)| *le == bound)
+        .map(|(_, count)| count)
+        .sum()
 }
 
 impl Outcome {
@@ -113,6 +134,14 @@ impl Outcome {
     /// How busy the server's core was, percent of the measured window, when measured.
     pub fn server_busy_percent(&self) -> Option<f64> {
         self.server_cpu.map(|cpu| cpu / self.secs * 100.0)
+    }
+
+    /// The share of successful requests slower than `secs`, 0 to 1.
+    pub fn share_over(&self, secs: f64) -> f64 {
+        if self.latency.is_empty() {
+            return 0.0;
+        }
+        1.0 - self.latency.quantile_below((secs * 1e6) as u64)
     }
 
     /// A latency quantile in milliseconds.
@@ -152,12 +181,12 @@ pub fn client(concurrency: usize) -> reqwest::Client {
 }
 
 /// What `server` did between `from` and `end`: the CPU seconds its process used and, for fxmsg,
-/// its store's activity; read by a task that waits for both instants.
+/// its activity from `/metrics`; read by a task that waits for both instants.
 fn usage_during(
     server: Option<&Watch>,
     from: Instant,
     end: Instant,
-) -> tokio::task::JoinHandle<(Option<f64>, Option<StoreActivity>)> {
+) -> tokio::task::JoinHandle<(Option<f64>, Option<ServerActivity>)> {
     let server = server.cloned();
     tokio::spawn(async move {
         let Some(Watch { pid, metrics }) = server else {
@@ -173,10 +202,10 @@ fn usage_during(
         let (cpu, before) = (crate::procs::cpu_secs(pid), read().await);
         tokio::time::sleep_until(end.into()).await;
         let (cpu, after) = (crate::procs::cpu_secs(pid) - cpu, read().await);
-        let store = before
+        let activity = before
             .zip(after)
-            .map(|(before, after)| StoreActivity::between(&before, &after));
-        (Some(cpu), store)
+            .map(|(before, after)| ServerActivity::between(&before, &after));
+        (Some(cpu), activity)
     })
 }
 
@@ -227,7 +256,7 @@ pub async fn closed(
         secs: measure.as_secs_f64(),
         latency: histogram(),
         server_cpu: None,
-        store: None,
+        activity: None,
     };
     for task in tasks {
         let (ok, errors, latency) = task.await.expect("a load task");
@@ -235,7 +264,7 @@ pub async fn closed(
         total.errors += errors;
         total.latency.add(latency).expect("same bounds");
     }
-    (total.server_cpu, total.store) = usage.await.unwrap_or_default();
+    (total.server_cpu, total.activity) = usage.await.unwrap_or_default();
     total
 }
 
@@ -304,13 +333,62 @@ pub async fn open(
         &mut *results.lock().expect("results lock"),
         (0, 0, histogram()),
     );
-    let (server_cpu, store) = usage.await.unwrap_or_default();
+    let (server_cpu, activity) = usage.await.unwrap_or_default();
     Outcome {
         ok,
         errors,
         secs: measure.as_secs_f64(),
         latency,
         server_cpu,
-        store,
+        activity,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts over the slow threshold come from the histogram buckets at both ends of the window,
+    /// for the send route only.
+    #[test]
+    fn activity_is_the_difference_between_two_readings() {
+        let reading = |fast: u32, all: u32, commits: u32| {
+            let text = format!(
+                "fxmsg_store_writes_total {all}\n\
+                 fxmsg_store_commits_total {commits}\n\
+                 fxmsg_http_request_duration_seconds_bucket{{method=\"POST\",route=\"/cgi/message/send\",status=\"200\",le=\"0.002\"}} {fast}\n\
+                 fxmsg_http_request_duration_seconds_bucket{{method=\"POST\",route=\"/cgi/message/send\",status=\"200\",le=\"0.004\"}} {fast}\n\
+                 fxmsg_http_request_duration_seconds_bucket{{method=\"POST\",route=\"/cgi/message/send\",status=\"200\",le=\"0.008\"}} {all}\n\
+                 fxmsg_http_request_duration_seconds_count{{method=\"POST\",route=\"/cgi/message/send\",status=\"200\"}} {all}\n\
+                 fxmsg_http_request_duration_seconds_bucket{{method=\"GET\",route=\"/metrics\",status=\"200\",le=\"0.004\"}} 0\n\
+                 fxmsg_http_request_duration_seconds_count{{method=\"GET\",route=\"/metrics\",status=\"200\"}} 9\n"
+            );
+            Metrics::parse(&text).unwrap()
+        };
+        let a = ServerActivity::between(&reading(10, 12, 3), &reading(100, 112, 13));
+        assert_eq!(
+            (a.writes, a.commits, a.writes_per_commit()),
+            (100.0, 10.0, 10.0)
+        );
+        assert_eq!((a.sends, a.slow_sends), (100.0, 10.0));
+        assert_eq!((a.slow_batches, a.catch_ups), (0.0, 0.0));
+    }
+
+    #[test]
+    fn the_share_over_a_threshold_counts_only_slower_requests() {
+        let mut latency = histogram();
+        for us in [1_000, 2_000, 3_000, 5_000] {
+            latency.record(us).unwrap();
+        }
+        let o = Outcome {
+            ok: 4,
+            errors: 0,
+            secs: 1.0,
+            latency,
+            server_cpu: None,
+            activity: None,
+        };
+        assert_eq!(o.share_over(0.004), 0.25);
+        assert_eq!(o.share_over(0.010), 0.0);
     }
 }

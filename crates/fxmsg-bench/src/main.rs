@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
 
-use load::{closed, open, MakeRequest, Outcome, StoreActivity};
+use load::{closed, open, MakeRequest, Outcome, ServerActivity};
 use procs::Helper;
 use report::Row;
 
@@ -90,6 +90,11 @@ enum HelperCommand {
         #[arg(long)]
         secs: f64,
     },
+    #[command(hide = true)]
+    StallProbe {
+        #[arg(long)]
+        secs: f64,
+    },
 }
 
 fn main() {
@@ -105,6 +110,10 @@ fn main() {
                 HelperCommand::ServeBaseline => helpers::serve_baseline().await,
                 HelperCommand::StorageBaseline { data_dir, secs } => {
                     helpers::storage_baseline(&data_dir, secs, scenarios::EMPLOYEES).await
+                }
+                HelperCommand::StallProbe { secs } => {
+                    let stalls = helpers::Stalls::probe(Duration::from_secs_f64(secs));
+                    println!("ready {}", stalls.to_line());
                 }
             }
         });
@@ -123,6 +132,8 @@ fn main() {
     std::process::exit(if ok { 0 } else { 1 });
 }
 
+/// Seconds the stall probe spins on the server core before the open loops.
+const STALL_PROBE_SECS: f64 = 3.0;
 /// Open-loop latency runs per figure; the median run is reported.
 const LATENCY_RUNS: usize = 3;
 
@@ -307,10 +318,10 @@ async fn run(args: Args) -> bool {
             check("http baseline open loop", &floor);
             // fxmsg's /metrics was read at both ends of the window and saw the sends commit.
             let counted = latency
-                .store
-                .is_some_and(|s| s.commits > 0.0 && s.writes >= s.commits);
+                .activity
+                .is_some_and(|a| a.commits > 0.0 && a.writes >= a.commits && a.sends > 0.0);
             if !counted {
-                eprintln!("send-1 open loop: no store activity in /metrics");
+                eprintln!("send-1 open loop: no activity in /metrics");
             }
             sane.set(sane.get() && counted);
         }
@@ -483,6 +494,25 @@ async fn send1_latency(
     rate: f64,
     rows: &mut Vec<Row>,
 ) -> (Outcome, Outcome) {
+    // How much the server's core loses to the machine itself (other tasks, the hypervisor), with
+    // nothing of the benchmark running on it: the floor under any tail latency there.
+    let probe = Helper::spawn(
+        &["stall-probe", "--secs", &STALL_PROBE_SECS.to_string()],
+        None,
+    );
+    if let Some(stalls) = helpers::Stalls::from_line(&probe.url) {
+        rows.push(Row::plain(
+            format!(
+                "server core stalls with nothing running ({STALL_PROBE_SECS} s probe): {} of ≥ {} ms, largest {:.1} ms",
+                stalls.count,
+                helpers::Stalls::THRESHOLD.as_secs_f64() * 1e3,
+                stalls.largest_ms,
+            ),
+            stalls.lost_ms / STALL_PROBE_SECS,
+            "ms lost per s",
+        ));
+    }
+    drop(probe);
     let baseline = Helper::spawn(&["serve-baseline"], None);
     let (mut runs, mut floors) = (Vec::new(), Vec::new());
     for _ in 0..LATENCY_RUNS {
@@ -550,22 +580,34 @@ async fn send1_latency(
             .against("http", base),
         );
     }
-    // What the writer did in the reported run: the batching behind p50, the stalls behind p99.
-    if let Some(store) = latency.store {
+    // Where the reported run's slow requests were slow: inside the server's handlers (and there,
+    // waiting for or inside a writer batch), or outside them.
+    if let Some(activity) = latency.activity {
         rows.push(Row::plain(
             "send-1 writes per commit in the open loop (reported run)",
-            store.writes_per_commit(),
+            activity.writes_per_commit(),
             "",
         ));
-        let slow_ms = StoreActivity::SLOW_BATCH_SECS * 1e3;
+        let slow_ms = ServerActivity::SLOW_SECS * 1e3;
+        let client_share = latency.share_over(ServerActivity::SLOW_SECS) * 100.0;
+        let server_share = activity.slow_sends / activity.sends.max(1.0) * 100.0;
+        rows.push(
+            Row::plain(
+                format!("sends over {slow_ms:.0} ms in that run, as the client saw them"),
+                client_share,
+                "%",
+            )
+            .against("inside the server", server_share),
+        );
         rows.push(Row::plain(
             format!(
-                "writer stalls in that run: {:.0} WAL catch-ups ({:.2} ms each on average), {:.0} batches over {slow_ms:.0} ms",
-                store.catch_ups,
-                store.catch_up_secs * 1e3 / store.catch_ups.max(1.0),
-                store.slow_batches,
+                "writer in that run: {:.0} batches waited over {slow_ms:.0} ms for it, {:.0} took over {slow_ms:.0} ms; {:.0} WAL catch-ups, {:.2} ms each on average",
+                activity.slow_waits,
+                activity.slow_batches,
+                activity.catch_ups,
+                activity.catch_up_secs * 1e3 / activity.catch_ups.max(1.0),
             ),
-            store.catch_up_secs * 1e3,
+            activity.catch_up_secs * 1e3,
             "ms in catch-ups",
         ));
     }
@@ -613,7 +655,7 @@ mod tests {
             secs: 1.0,
             latency: hdrhistogram::Histogram::new(3).expect("a histogram"),
             server_cpu: None,
-            store: None,
+            activity: None,
         }
     }
 

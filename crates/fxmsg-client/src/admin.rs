@@ -333,16 +333,21 @@ impl Metrics {
     /// The sum of the samples named `name` that carry every label in `labels` (other labels may
     /// differ); 0 if none does, as for a counter that has not counted yet.
     pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.samples
-            .iter()
-            .filter(|s| s.name == name)
-            .filter(|s| {
-                labels
+        self.matching(name, labels).map(|s| s.value).sum()
+    }
+
+    /// The samples named `name` that carry every label in `labels`.
+    pub fn matching<'a>(
+        &'a self,
+        name: &'a str,
+        labels: &'a [(&str, &str)],
+    ) -> impl Iterator<Item = &'a Sample> + 'a {
+        self.samples.iter().filter(move |s| {
+            s.name == name
+                && labels
                     .iter()
                     .all(|(k, v)| s.labels.iter().any(|(sk, sv)| sk == k && sv == v))
-            })
-            .map(|s| s.value)
-            .sum()
+        })
     }
 }
 

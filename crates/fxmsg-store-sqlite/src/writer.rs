@@ -43,12 +43,15 @@ trait Job: Send {
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the transaction's fate is known.
     fn finish(self: Box<Self>, committed: Result<()>);
+    /// When the write was queued.
+    fn queued(&self) -> Instant;
 }
 
 struct Typed<T, F> {
     write: F,
     result: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
+    queued: Instant,
 }
 
 impl<T, F> Job for Typed<T, F>
@@ -71,6 +74,10 @@ where
         };
         let _ = self.reply.send(answer);
     }
+
+    fn queued(&self) -> Instant {
+        self.queued
+    }
 }
 
 /// The handle writes are sent through.
@@ -90,6 +97,8 @@ pub struct WriterMetrics {
     commits: Counter,
     /// Batches run again with a savepoint around each write, after one of their writes failed.
     retries: Counter,
+    /// How long the oldest write of each batch waited in the queue before the batch took it.
+    queue_wait_seconds: Histogram,
     /// From taking the queue to answering: the batch's statements, its commit and any catch-up.
     batch_seconds: Histogram,
     /// The writer's copies of the WAL's last stretch (see [`Checkpointer`]), commits waiting.
@@ -106,6 +115,7 @@ impl Default for WriterMetrics {
             writes: Counter::default(),
             commits: Counter::default(),
             retries: Counter::default(),
+            queue_wait_seconds: buckets(),
             batch_seconds: buckets(),
             catch_up_seconds: buckets(),
             passes: Counter::default(),
@@ -130,6 +140,12 @@ impl WriterMetrics {
             "batch_retries",
             "Batches run again with a savepoint per write after one write failed",
             self.retries.clone(),
+        );
+        registry.register_with_unit(
+            "queue_wait",
+            "How long the oldest write of each batch waited before the writer took it",
+            Unit::Seconds,
+            self.queue_wait_seconds.clone(),
         );
         registry.register_with_unit(
             "batch_duration",
@@ -198,6 +214,7 @@ impl Writer {
             write,
             result: None,
             reply,
+            queued: Instant::now(),
         });
         self.jobs
             .send(job)
@@ -238,6 +255,10 @@ fn run(
         let taken = Instant::now();
         previous = Some((taken, batch.len()));
         metrics.writes.inc_by(batch.len() as u64);
+        // Writes are taken in the order they were queued: the first one waited longest.
+        metrics
+            .queue_wait_seconds
+            .observe((taken - batch[0].queued()).as_secs_f64());
         let committed = commit_batch(&conn, &mut batch, &metrics);
         for job in batch.drain(..) {
             job.finish(committed.clone());
@@ -638,6 +659,9 @@ mod tests {
             );
             tokio::task::yield_now().await;
         }
+        let queued_by = Instant::now();
+        tokio::task::yield_now().await;
+        let released = Instant::now();
         release.send(()).unwrap();
         holding.await.unwrap().unwrap();
         let mut results = Vec::new();
@@ -654,6 +678,9 @@ mod tests {
         assert_eq!(metrics.commits.get(), 2);
         assert_eq!(metrics.retries.get(), 1);
         assert_eq!(metrics.batch_seconds.count(), 2);
+        // The three waited in the queue at least until the first batch was released.
+        assert_eq!(metrics.queue_wait_seconds.count(), 2);
+        assert!(metrics.queue_wait_seconds.sum() >= (released - queued_by).as_secs_f64());
     }
 
     /// Under writes that never pause, the WAL still starts over instead of growing with every
