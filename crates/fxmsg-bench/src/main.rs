@@ -46,6 +46,10 @@ struct Args {
     /// iterating on one figure.
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Group>,
+    /// Run the open loop at this many requests per second instead of half the measured send-1
+    /// maximum, to compare builds or settings at equal load (needs `--only`).
+    #[arg(long, requires = "only")]
+    rate: Option<f64>,
     #[command(subcommand)]
     helper: Option<HelperCommand>,
 }
@@ -312,7 +316,7 @@ async fn run(args: Args) -> bool {
                 .target("≤ 100 MB", loaded <= 100.0),
         );
         if wants(Group::Latency) {
-            let rate = (send1.per_sec() / 2.0).max(10.0);
+            let rate = args.rate.unwrap_or((send1.per_sec() / 2.0).max(10.0));
             let (latency, floor) = send1_latency(&window, &server, &setup, rate, &mut rows).await;
             check("send-1 open loop", &latency);
             check("http baseline open loop", &floor);
