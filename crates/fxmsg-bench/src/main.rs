@@ -684,6 +684,16 @@ mod tests {
         assert_eq!(o.server_busy_percent(), Some(25.0));
     }
 
+    /// A fixed open-loop rate is only for partial runs, whose report is not written: the p99
+    /// target is defined at half the maximum.
+    #[test]
+    fn a_fixed_rate_needs_a_partial_run() {
+        assert!(Args::try_parse_from(["fxmsg-bench", "--rate", "8000"]).is_err());
+        let args =
+            Args::try_parse_from(["fxmsg-bench", "--only", "latency", "--rate", "8000"]).unwrap();
+        assert_eq!((args.only, args.rate), (vec![Group::Latency], Some(8000.0)));
+    }
+
     /// The reported round is the one with the median ratio, not the one with the median send-1
     /// or baseline figure on its own.
     #[test]
