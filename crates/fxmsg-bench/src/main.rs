@@ -311,6 +311,14 @@ async fn run(args: Args) -> bool {
         if let (Some(fx), Some(base)) = (send1.cpu_us_per_request(), http.cpu_us_per_request()) {
             rows.push(Row::plain("send-1 server CPU per request", fx, "µs").against("http", base));
         }
+        // Against the open loop's figure below: how much a commit's fixed cost is shared.
+        if let Some(activity) = send1.activity {
+            rows.push(Row::plain(
+                "send-1 writes per commit (closed loop, median round)",
+                activity.writes_per_commit(),
+                "",
+            ));
+        }
         rows.push(
             Row::plain("RSS under send-1 load (max)", loaded, "MB")
                 .target("≤ 100 MB", loaded <= 100.0),
