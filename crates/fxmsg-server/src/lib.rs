@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::{Router, ServiceExt};
 use fxmsg_store_sqlite::SqliteStore;
 use object_store::local::LocalFileSystem;
 use tokio::net::TcpListener;
@@ -69,6 +69,7 @@ pub enum StartError {
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    request_timeout: Duration,
     store: SqliteStore,
     clock: Arc<dyn Clock>,
     key_prune_every: Duration,
@@ -104,12 +105,13 @@ impl Server {
             faults: faults::Faults::default(),
             metrics: metrics::Metrics::new(&store),
         });
-        let router = routes::router(state, Duration::from_secs(config.request_timeout_secs));
+        let router = routes::router(state);
         let listener = TcpListener::bind(config.listen).await?;
         Ok((
             Server {
                 listener,
                 router,
+                request_timeout: Duration::from_secs(config.request_timeout_secs),
                 store,
                 clock,
                 key_prune_every: Duration::from_secs(config.key_prune_secs),
@@ -135,7 +137,8 @@ impl Server {
             self.clock,
             self.key_prune_every,
         ));
-        let served = axum::serve(self.listener, self.router)
+        let app = routes::app(self.router, self.request_timeout);
+        let served = axum::serve(self.listener, app.into_make_service())
             .with_graceful_shutdown(shutdown)
             .await;
         pruner.abort();

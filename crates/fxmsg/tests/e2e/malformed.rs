@@ -67,7 +67,7 @@ async fn a_10_mb_json_body_is_refused_without_a_5xx() {
 }
 
 #[tokio::test]
-async fn unknown_routes_and_methods_are_client_errors() {
+async fn unknown_routes_and_methods_are_client_errors_with_a_trace_id() {
     let server = TestServer::start().await;
     let get = server
         .http()
@@ -83,4 +83,9 @@ async fn unknown_routes_and_methods_are_client_errors() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+    // The trace layer wraps the whole route table, so answers no route produced carry one too.
+    for response in [&get, &missing] {
+        let trace_id = response.headers()["x-fxmsg-trace-id"].to_str().unwrap();
+        assert!(trace_id.starts_with("E-O."), "{trace_id}");
+    }
 }
