@@ -7,6 +7,7 @@
 //! the read began (the generation moved): then the loaded value may predate that write, and is
 //! dropped.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,8 +30,13 @@ impl<K, V> Default for CacheMap<K, V> {
 }
 
 impl<K: Eq + Hash, V: Clone> CacheMap<K, V> {
-    /// The cached value.
-    pub fn get(&self, key: &K) -> Option<V> {
+    /// The cached value. Looked up by a borrowed key (`&str` for `String`), so a hit allocates
+    /// nothing but the value's clone.
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         self.map.read().expect("cache lock").get(key).cloned()
     }
 

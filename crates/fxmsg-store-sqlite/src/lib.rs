@@ -14,6 +14,7 @@ mod messages;
 mod tokens;
 mod writer;
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
@@ -77,20 +78,22 @@ impl Directory {
     }
 }
 
-/// Returns the cached value, or loads it and caches it if it exists.
-async fn cached<K, V, Fut>(map: &CacheMap<K, V>, key: K, load: Fut) -> Result<Option<V>>
+/// Returns the cached value, or loads it and caches it if it exists. The key is owned only to
+/// fill the cache after a miss.
+async fn cached<K, Q, V, Fut>(map: &CacheMap<K, V>, key: &Q, load: Fut) -> Result<Option<V>>
 where
-    K: Eq + Hash,
+    K: Eq + Hash + Borrow<Q>,
+    Q: Eq + Hash + ToOwned<Owned = K> + ?Sized,
     V: Clone,
     Fut: Future<Output = Result<Option<V>>>,
 {
-    if let Some(value) = map.get(&key) {
+    if let Some(value) = map.get(key) {
         return Ok(Some(value));
     }
     let generation = map.generation();
     let loaded = load.await?;
     if let Some(value) = &loaded {
-        map.fill(generation, key, value.clone());
+        map.fill(generation, key.to_owned(), value.clone());
     }
     Ok(loaded)
 }
@@ -255,7 +258,7 @@ impl Store for SqliteStore {
     }
     async fn corp(&self, corp_id: &str) -> Result<Option<Corp>> {
         let load = directory::corp(&self.reader, corp_id);
-        cached(&self.caches.corps, corp_id.to_owned(), load).await
+        cached(&self.caches.corps, corp_id, load).await
     }
     async fn create_app(&self, app: &AppRecord) -> Result<()> {
         let app = app.clone();
@@ -270,7 +273,7 @@ impl Store for SqliteStore {
     async fn app(&self, app_id: &str) -> Result<Option<AppRecord>> {
         cached(
             &self.caches.apps,
-            app_id.to_owned(),
+            app_id,
             directory::app(&self.reader, app_id),
         )
         .await
@@ -333,7 +336,7 @@ impl Store for SqliteStore {
             let employees = directory::list_employees(&self.reader, corp_id).await?;
             Ok(Some(Arc::new(Directory::of(employees))))
         };
-        let directory = cached(&self.caches.directories, corp_id.to_owned(), load)
+        let directory = cached(&self.caches.directories, corp_id, load)
             .await?
             .expect("a directory always loads");
         Ok(ids
@@ -363,7 +366,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<ServiceAccount>> {
         let key = (corp_id.to_owned(), service_id.to_owned());
         let load = directory::service_account(&self.reader, corp_id, service_id);
-        cached(&self.caches.services, key, load).await
+        cached(&self.caches.services, &key, load).await
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
@@ -389,11 +392,11 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<TokenRecord>> {
-        if let Some(t) = self.caches.tokens.get(&token_hash.to_owned()) {
+        if let Some(t) = self.caches.tokens.get(token_hash) {
             return Ok((t.kind == kind && t.expires_at > now).then_some(t));
         }
         let load = tokens::live(&self.reader, kind, token_hash, now);
-        cached(&self.caches.tokens, token_hash.to_owned(), load).await
+        cached(&self.caches.tokens, token_hash, load).await
     }
     async fn take_token(
         &self,
@@ -477,7 +480,7 @@ impl Store for SqliteStore {
         let key = (corp_id.to_owned(), media_id.to_owned());
         cached(
             &self.caches.media,
-            key,
+            &key,
             media::live(&self.reader, corp_id, media_id),
         )
         .await
