@@ -268,6 +268,40 @@ pub async fn closed(
     total
 }
 
+/// Exactly `count` requests, numbered from `first`, sent by `concurrency` tasks back to back; no
+/// request is in flight when it returns. Returns the successes and the failures.
+pub async fn counted(make: MakeRequest, first: u64, count: u64, concurrency: usize) -> (u64, u64) {
+    let client = client(concurrency);
+    let next = Arc::new(AtomicU64::new(first));
+    let end = first + count;
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, make, next) = (client.clone(), make.clone(), next.clone());
+            tokio::spawn(async move {
+                let (mut ok, mut errors) = (0, 0);
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= end {
+                        break;
+                    }
+                    if attempt(&client, &make, n).await {
+                        ok += 1;
+                    } else {
+                        errors += 1;
+                    }
+                }
+                (ok, errors)
+            })
+        })
+        .collect();
+    let mut total = (0, 0);
+    for task in tasks {
+        let (ok, errors) = task.await.expect("a load task");
+        total = (total.0 + ok, total.1 + errors);
+    }
+    total
+}
+
 /// Open loop at `rate` requests per second. A scheduler thread releases each request at its
 /// intended time (OS sleep, ~0.1 ms precision); latency is measured from that intended time.
 pub async fn open(

@@ -4,6 +4,7 @@
 //! BENCHMARKS.md. `--smoke` runs every scenario for a moment and checks the numbers are sane.
 #![forbid(unsafe_code)]
 
+mod callgrind;
 mod helpers;
 mod load;
 mod procs;
@@ -75,6 +76,8 @@ enum Group {
     Mixed,
     /// 5 MB uploads.
     Upload,
+    /// send-1 and the HTTP baseline under callgrind: instructions per request (needs valgrind).
+    Instructions,
 }
 
 /// Modes the benchmark re-executes itself in, on the server core.
@@ -419,6 +422,26 @@ async fn run(args: Args) -> bool {
         check("upload 5 MB", &uploads);
     }
 
+    if wants(Group::Instructions) {
+        let plan = if args.smoke {
+            callgrind::Plan {
+                warm: 10,
+                count: 30,
+                concurrency: 4,
+            }
+        } else {
+            INSTRUCTION_PLAN
+        };
+        match instructions(plan, &dir).await {
+            Some(Ok(row)) => rows.push(row),
+            Some(Err(e)) => {
+                eprintln!("instructions per request: {e}");
+                sane.set(false);
+            }
+            None => eprintln!("instructions per request: skipped, valgrind is not installed"),
+        }
+    }
+
     let table = report::table(&rows);
     println!("{table}");
     if args.smoke || !args.only.is_empty() {
@@ -475,6 +498,49 @@ impl Window {
         let watch = server.watch();
         open(make, rate, self.warmup, self.measure, Some(&watch)).await
     }
+}
+
+/// Requests counted under callgrind in a full run: enough for the count to repeat within ~0.5%.
+const INSTRUCTION_PLAN: callgrind::Plan = callgrind::Plan {
+    warm: 400,
+    count: 2000,
+    concurrency: 16,
+};
+
+/// send-1 and the HTTP baseline, each under callgrind: user-space instructions per request.
+/// `None` when valgrind is not installed.
+async fn instructions(
+    plan: callgrind::Plan,
+    dir: &impl Fn(&str) -> PathBuf,
+) -> Option<Result<Row, String>> {
+    if !callgrind::available() {
+        return None;
+    }
+    let out = dir("callgrind");
+    let baseline = callgrind::Counting::start(&["serve-baseline"], None, &out);
+    let http = baseline
+        .per_request(scenarios::send_text(baseline.url(), None, 1), plan)
+        .await;
+    drop(baseline);
+    let server = callgrind::Counting::start(&["serve-fxmsg"], Some(&dir("callgrind-fxmsg")), &out);
+    // One employee: setting up 500 under valgrind would take longer than the count itself.
+    let setup = scenarios::set_up(server.url(), 1).await;
+    let send1 = server
+        .per_request(scenarios::send_text(server.url(), Some(&setup), 1), plan)
+        .await;
+    Some(http.and_then(|http| {
+        send1.map(|send1| {
+            Row::plain(
+                format!(
+                    "send-1 user-space instructions per request (callgrind, {} requests at {} clients)",
+                    plan.count, plan.concurrency
+                ),
+                send1 / 1000.0,
+                "k",
+            )
+            .against("http", http / 1000.0)
+        })
+    }))
 }
 
 /// Milliseconds from spawning a server on an empty data directory to `/readyz` answering, the

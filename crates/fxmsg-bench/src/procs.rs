@@ -68,15 +68,25 @@ pub struct Helper {
 impl Helper {
     /// Spawns `fxmsg-bench <args>` pinned to the server core and waits for its `ready <addr>` line.
     pub fn spawn(args: &[&str], data_dir: Option<&Path>) -> Helper {
+        Helper::spawn_under(&[], args, data_dir)
+    }
+
+    /// [`Helper::spawn`], run by `wrapper` (a program and its arguments, e.g. valgrind) when it is
+    /// not empty.
+    pub fn spawn_under(wrapper: &[&str], args: &[&str], data_dir: Option<&Path>) -> Helper {
         let exe = std::env::current_exe().expect("the benchmark knows its own path");
+        let mut program = wrapper
+            .iter()
+            .map(std::ffi::OsStr::new)
+            .chain([exe.as_os_str()]);
         let mut command = if can_pin() {
             let mut c = Command::new("taskset");
-            c.args(["-c", SERVER_CORE]).arg(exe);
+            c.args(["-c", SERVER_CORE]);
             c
         } else {
-            Command::new(exe)
+            Command::new(program.next().expect("a program"))
         };
-        command.args(args);
+        command.args(program).args(args);
         if let Some(dir) = data_dir {
             command.arg("--data-dir").arg(dir);
         }
