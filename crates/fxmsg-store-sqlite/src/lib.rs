@@ -169,7 +169,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, write: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnMut(&rusqlite::Connection) -> Result<T> + Send + 'static,
+        F: FnMut(&mut writer::Db<'_>) -> Result<T> + Send + 'static,
     {
         self.writer.write(write).await
     }

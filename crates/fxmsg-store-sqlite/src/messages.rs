@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::backend;
-use crate::writer::error;
+use crate::writer::{error, Db};
 
 /// A JSON column of `messages`; a value that does not decode is reported, not papered over.
 fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
@@ -171,7 +171,7 @@ pub async fn inbox(
 
 /// Inserts a message under `seq`, a number no message has (see `SqliteStore::next_seq`).
 pub fn insert(
-    db: &Connection,
+    db: &mut Db<'_>,
     new: &NewMessage,
     key: Option<&IdempotencyKey>,
     seq: i64,
@@ -180,10 +180,10 @@ pub fn insert(
     // Checked before anything is written: a job that answers Ok commits what it wrote.
     for media_id in &new.media_ids {
         let live = db
-            .prepare_cached(
+            .kept(
                 "SELECT 1 FROM media WHERE corp_id = ?1 AND media_id = ?2 AND deleted_at IS NULL",
-            )
-            .and_then(|mut s| s.exists(params![m.corp_id, media_id]))
+            )?
+            .exists(params![m.corp_id, media_id])
             .map_err(error)?;
         if !live {
             // A retry of a send that succeeded is answered as before, even if its cover is gone.
@@ -197,24 +197,22 @@ pub fn insert(
         // Claim the key for this message: a new key, or one past its window, is (re)written; a
         // live one is left alone, nothing is written, and this request is a retry.
         let claimed = db
-            .prepare_cached(
+            .kept(
                 "INSERT INTO idempotency_keys (app_id, key, body_hash, message_seq, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (app_id, key) DO UPDATE
                     SET body_hash = excluded.body_hash, message_seq = excluded.message_seq,
                         created_at = excluded.created_at
                   WHERE idempotency_keys.created_at < ?6",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    m.app_id,
-                    key.key,
-                    key.body_hash,
-                    seq,
-                    m.created_at,
-                    key.not_before
-                ])
-            })
+            )?
+            .execute(params![
+                m.app_id,
+                key.key,
+                key.body_hash,
+                seq,
+                m.created_at,
+                key.not_before
+            ])
             .map_err(error)?;
         if claimed == 0 {
             return replay(db, m, key)?
@@ -224,36 +222,32 @@ pub fn insert(
     let json =
         |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Backend(e.to_string()));
     let (recipients, invalid_users) = (json(&m.recipients)?, json(&m.invalid_users)?);
-    db.prepare_cached(
+    db.kept(
         "INSERT INTO messages (seq, message_id, corp_id, app_id, service_id, msg_type, content,
                                recipients, invalid_users, raw_request, third_trace_id, trace_id,
                                created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            seq,
-            m.message_id,
-            m.corp_id,
-            m.app_id,
-            m.service_id,
-            m.msg_type,
-            m.content.to_string(),
-            recipients,
-            invalid_users,
-            new.raw_request,
-            m.third_trace_id,
-            m.trace_id,
-            m.created_at
-        ])
-    })
+    )?
+    .execute(params![
+        seq,
+        m.message_id,
+        m.corp_id,
+        m.app_id,
+        m.service_id,
+        m.msg_type,
+        m.content.to_string(),
+        recipients,
+        invalid_users,
+        new.raw_request,
+        m.third_trace_id,
+        m.trace_id,
+        m.created_at
+    ])
     .map_err(error)?;
-    let mut deliver = db
-        .prepare_cached(
-            "INSERT INTO deliveries (corp_id, open_user_id, message_seq, delivered_at)
-             VALUES (?1, ?2, ?3, ?4)",
-        )
-        .map_err(error)?;
+    let deliver = db.kept(
+        "INSERT INTO deliveries (corp_id, open_user_id, message_seq, delivered_at)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
     for user in &m.recipients {
         deliver
             .execute(params![m.corp_id, user, seq, m.created_at])
