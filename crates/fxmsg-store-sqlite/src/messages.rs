@@ -219,9 +219,11 @@ pub fn insert(
                 .ok_or_else(|| StoreError::Backend("an idempotency key vanished".into()));
         }
     }
-    let json =
-        |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Backend(e.to_string()));
+    fn json(v: &impl serde::Serialize) -> Result<String> {
+        serde_json::to_string(v).map_err(|e| StoreError::Backend(e.to_string()))
+    }
     let (recipients, invalid_users) = (json(&m.recipients)?, json(&m.invalid_users)?);
+    let content = json(&m.content)?;
     db.kept(
         "INSERT INTO messages (seq, message_id, corp_id, app_id, service_id, msg_type, content,
                                recipients, invalid_users, raw_request, third_trace_id, trace_id,
@@ -235,7 +237,7 @@ pub fn insert(
         m.app_id,
         m.service_id,
         m.msg_type,
-        m.content.to_string(),
+        content,
         recipients,
         invalid_users,
         new.raw_request,

@@ -54,7 +54,8 @@ async fn send(state: &AppState, call: Call, as_service: bool) -> Result<Response
     }
     let message = SendMessage::parse(&body)?;
     // Serialised once: stored as the raw request and hashed for the idempotency key.
-    let raw_request = body.to_string();
+    // `to_string` writes straight into a buffer; `Display` goes through `fmt` for every token.
+    let raw_request = serde_json::to_string(&body).map_err(|_| CompatError::internal())?;
     let service_id = if as_service {
         let id = message
             .service_id
