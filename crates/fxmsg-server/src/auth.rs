@@ -4,6 +4,8 @@
 //! `corpId` in the JSON body, or in the query string for multipart uploads. When both are present
 //! the header wins. Any wrong, expired or foreign token is `20016`; no credentials at all is `20017`.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
@@ -90,8 +92,8 @@ pub async fn authenticate(
         ));
     }
     Ok(Caller {
-        corp_id: record.corp_id,
-        app_id: record.app_id,
+        corp_id: record.corp_id.clone(),
+        app_id: record.app_id.clone(),
     })
 }
 
@@ -105,7 +107,7 @@ fn invalid_token() -> CompatError {
 async fn live_corp_token(
     state: &AppState,
     token: &str,
-) -> Result<Option<TokenRecord>, CompatError> {
+) -> Result<Option<Arc<TokenRecord>>, CompatError> {
     let hash = sha256_hex(token);
     let now = state.now();
     // A corp token and an OAuth access token both act for a corp; either style takes either.

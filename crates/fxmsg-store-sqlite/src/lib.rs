@@ -55,9 +55,9 @@ pub struct SqliteStore {
 /// What the send path reads on every request, kept in memory (see `cache`).
 #[derive(Default)]
 struct Caches {
-    tokens: CacheMap<String, TokenRecord>,
-    apps: CacheMap<String, AppRecord>,
-    corps: CacheMap<String, Corp>,
+    tokens: CacheMap<String, Arc<TokenRecord>>,
+    apps: CacheMap<String, Arc<AppRecord>>,
+    corps: CacheMap<String, Arc<Corp>>,
     services: CacheMap<(String, String), ServiceAccount>,
     media: CacheMap<(String, String), MediaRecord>,
     directories: CacheMap<String, Arc<Directory>>,
@@ -256,8 +256,8 @@ impl Store for SqliteStore {
     async fn list_corps(&self) -> Result<Vec<Corp>> {
         directory::list_corps(&self.reader).await
     }
-    async fn corp(&self, corp_id: &str) -> Result<Option<Corp>> {
-        let load = directory::corp(&self.reader, corp_id);
+    async fn corp(&self, corp_id: &str) -> Result<Option<Arc<Corp>>> {
+        let load = async { Ok(directory::corp(&self.reader, corp_id).await?.map(Arc::new)) };
         cached(&self.caches.corps, corp_id, load).await
     }
     async fn create_app(&self, app: &AppRecord) -> Result<()> {
@@ -270,13 +270,9 @@ impl Store for SqliteStore {
     async fn list_apps(&self, corp_id: &str) -> Result<Vec<App>> {
         directory::list_apps(&self.reader, corp_id).await
     }
-    async fn app(&self, app_id: &str) -> Result<Option<AppRecord>> {
-        cached(
-            &self.caches.apps,
-            app_id,
-            directory::app(&self.reader, app_id),
-        )
-        .await
+    async fn app(&self, app_id: &str) -> Result<Option<Arc<AppRecord>>> {
+        let load = async { Ok(directory::app(&self.reader, app_id).await?.map(Arc::new)) };
+        cached(&self.caches.apps, app_id, load).await
     }
     async fn set_app_enabled(
         &self,
@@ -391,11 +387,15 @@ impl Store for SqliteStore {
         kind: TokenKind,
         token_hash: &str,
         now: i64,
-    ) -> Result<Option<TokenRecord>> {
+    ) -> Result<Option<Arc<TokenRecord>>> {
         if let Some(t) = self.caches.tokens.get(token_hash) {
             return Ok((t.kind == kind && t.expires_at > now).then_some(t));
         }
-        let load = tokens::live(&self.reader, kind, token_hash, now);
+        let load = async {
+            Ok(tokens::live(&self.reader, kind, token_hash, now)
+                .await?
+                .map(Arc::new))
+        };
         cached(&self.caches.tokens, token_hash, load).await
     }
     async fn take_token(

@@ -12,6 +12,8 @@
 //!   missing one.
 #![forbid(unsafe_code)]
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use fxmsg_api::native::{
     App, Corp, Employee, EmployeeStatus, InboxItem, Message, MessageDetail, ServiceAccount,
@@ -231,15 +233,16 @@ pub trait Store: Send + Sync + 'static {
     async fn create_corp(&self, corp: &Corp) -> Result<()>;
     /// All corps, oldest first.
     async fn list_corps(&self) -> Result<Vec<Corp>>;
-    /// A corp by id.
-    async fn corp(&self, corp_id: &str) -> Result<Option<Corp>>;
+    /// A corp by id. Shared, like [`Store::app`] and [`Store::live_token`]: every request reads
+    /// these, and a cached value is handed out without copying its strings.
+    async fn corp(&self, corp_id: &str) -> Result<Option<Arc<Corp>>>;
 
     /// Creates an app; `NotFound` if its corp does not exist.
     async fn create_app(&self, app: &AppRecord) -> Result<()>;
     /// A corp's apps, oldest first.
     async fn list_apps(&self, corp_id: &str) -> Result<Vec<App>>;
     /// An app by id, with its secret hashes.
-    async fn app(&self, app_id: &str) -> Result<Option<AppRecord>>;
+    async fn app(&self, app_id: &str) -> Result<Option<Arc<AppRecord>>>;
     /// Enables or disables an app of the corp; `None` if there is none.
     async fn set_app_enabled(
         &self,
@@ -296,7 +299,7 @@ pub trait Store: Send + Sync + 'static {
         kind: TokenKind,
         token_hash: &str,
         now: i64,
-    ) -> Result<Option<TokenRecord>>;
+    ) -> Result<Option<Arc<TokenRecord>>>;
     /// Removes a live token of this kind and returns it: the single use of a refresh token.
     async fn take_token(
         &self,

@@ -1,5 +1,7 @@
 //! Native `/api/v1` directory administration, behind the admin token.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -51,7 +53,7 @@ pub async fn require_admin(
     }
 }
 
-async fn existing_corp(state: &AppState, corp_id: &str) -> Result<Corp, NativeError> {
+async fn existing_corp(state: &AppState, corp_id: &str) -> Result<Arc<Corp>, NativeError> {
     state
         .store
         .corp(corp_id)
@@ -79,7 +81,7 @@ pub async fn get_corp(
     State(state): State<AppState>,
     Path(corp_id): Path<String>,
 ) -> Result<Json<Corp>, NativeError> {
-    Ok(Json(existing_corp(&state, &corp_id).await?))
+    Ok(Json(Corp::clone(&*existing_corp(&state, &corp_id).await?)))
 }
 
 /// `POST /api/v1/corps/{corpId}/apps`: the response is the only time the secrets are shown.

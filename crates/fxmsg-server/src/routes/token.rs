@@ -1,5 +1,7 @@
 //! `/cgi/corpAccessToken/get/V2`, `/oauth2.0/token` and `/cgi/appAccessToken/get`.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -26,7 +28,7 @@ pub async fn get_corp_access_token(
         current_trace_id(),
         CorpAccessToken {
             corp_access_token: issued.token,
-            corp_id: app.app.corp_id,
+            corp_id: app.app.corp_id.clone(),
             expires_in: issued.expires_in,
         },
     )))
@@ -115,13 +117,13 @@ async fn oauth_token(
         .store
         .corp(&app.app.corp_id)
         .await?
-        .map(|c| c.ea)
+        .map(|c| c.ea.clone())
         .unwrap_or_default();
     Ok(OAuthToken {
         access_token: access.token,
         refresh_token: refresh.token,
         expires_in: access.expires_in,
-        app_id: app.app.app_id,
+        app_id: app.app.app_id.clone(),
         ea,
         open_user_id: String::new(),
     })
@@ -148,7 +150,7 @@ async fn verify_app(
     state: &AppState,
     body: &CompatJson,
     with_permanent_code: bool,
-) -> Result<AppRecord, CompatError> {
+) -> Result<Arc<AppRecord>, CompatError> {
     let app_id = body.required("appId", ErrorCode::MissingAppId)?;
     let secret = body.str_field("appSecret")?;
     let app = state
