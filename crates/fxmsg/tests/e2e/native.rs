@@ -368,3 +368,33 @@ async fn directory_fields_are_checked_at_and_past_their_limits() {
         server.admin.create_app(corp, &"a".repeat(101)).await
     ));
 }
+
+/// Native request bodies are read up to 64 KiB: one of exactly that size is parsed (and refused
+/// for what it says), one byte more is refused unread, and neither creates anything.
+#[tokio::test]
+async fn native_bodies_are_limited_to_64_kib() {
+    let server = TestServer::start().await;
+    let corps_before = server.admin.list_corps().await.unwrap().len();
+    let body_of = |len: usize| {
+        let frame = r#"{"ea":"big","name":""}"#.len();
+        format!(r#"{{"ea":"big","name":"{}"}}"#, "x".repeat(len - frame))
+    };
+    let post = |body: String| {
+        server
+            .http()
+            .post(format!("{}/api/v1/corps", server.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let at = post(body_of(64 * 1024)).await.unwrap();
+    assert_eq!(at.status(), 400);
+    let text = at.text().await.unwrap();
+    assert!(text.contains("name: must be 1..100 characters"), "{text}");
+    let past = post(body_of(64 * 1024 + 1)).await.unwrap();
+    assert_eq!(past.status(), 400);
+    let text = past.text().await.unwrap();
+    assert!(text.contains("length limit exceeded"), "{text}");
+    assert_eq!(server.admin.list_corps().await.unwrap().len(), corps_before);
+}
