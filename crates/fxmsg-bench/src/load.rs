@@ -67,7 +67,9 @@ impl ServerActivity {
 
     /// The activity between two readings of `/metrics`.
     pub fn between(before: &Metrics, after: &Metrics) -> ServerActivity {
-        let delta = |name: &str| after.sum(name, &[]) - before.sum(name, &[]);
+        let delta = |name: &str, labels: &[(&str, &str)]| {
+            after.sum(name, labels) - before.sum(name, labels)
+        };
         let over = |name: &str, labels: &[(&str, &str)]| {
             let slow = |m: &Metrics| {
                 m.sum(&format!("{name}_count"), labels)
@@ -78,14 +80,13 @@ impl ServerActivity {
         let send = [("route", "/cgi/message/send")];
         let requests = "fxmsg_http_request_duration_seconds";
         ServerActivity {
-            writes: delta("fxmsg_store_writes_total"),
-            commits: delta("fxmsg_store_commits_total"),
-            catch_ups: delta("fxmsg_store_wal_catch_up_duration_seconds_count"),
-            catch_up_secs: delta("fxmsg_store_wal_catch_up_duration_seconds_sum"),
+            writes: delta("fxmsg_store_writes_total", &[]),
+            commits: delta("fxmsg_store_commits_total", &[]),
+            catch_ups: delta("fxmsg_store_wal_catch_up_duration_seconds_count", &[]),
+            catch_up_secs: delta("fxmsg_store_wal_catch_up_duration_seconds_sum", &[]),
             slow_batches: over("fxmsg_store_batch_duration_seconds", &[]),
             slow_waits: over("fxmsg_store_queue_wait_seconds", &[]),
-            sends: after.sum(&format!("{requests}_count"), &send)
-                - before.sum(&format!("{requests}_count"), &send),
+            sends: delta(&format!("{requests}_count"), &send),
             slow_sends: over(requests, &send),
         }
     }

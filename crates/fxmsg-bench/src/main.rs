@@ -424,11 +424,7 @@ async fn run(args: Args) -> bool {
 
     if wants(Group::Instructions) {
         let plan = if args.smoke {
-            callgrind::Plan {
-                warm: 10,
-                count: 30,
-                concurrency: 4,
-            }
+            SMOKE_INSTRUCTION_PLAN
         } else {
             INSTRUCTION_PLAN
         };
@@ -506,6 +502,12 @@ const INSTRUCTION_PLAN: callgrind::Plan = callgrind::Plan {
     count: 2000,
     concurrency: 16,
 };
+/// In a smoke run: enough to show the counting works.
+const SMOKE_INSTRUCTION_PLAN: callgrind::Plan = callgrind::Plan {
+    warm: 10,
+    count: 30,
+    concurrency: 4,
+};
 
 /// send-1 and the HTTP baseline, each under callgrind: user-space instructions per request.
 /// `None` when valgrind is not installed.
@@ -517,30 +519,30 @@ async fn instructions(
         return None;
     }
     let out = dir("callgrind");
-    let baseline = callgrind::Counting::start(&["serve-baseline"], None, &out);
-    let http = baseline
-        .per_request(scenarios::send_text(baseline.url(), None, 1), plan)
-        .await;
-    drop(baseline);
-    let server = callgrind::Counting::start(&["serve-fxmsg"], Some(&dir("callgrind-fxmsg")), &out);
-    // One employee: setting up 500 under valgrind would take longer than the count itself.
-    let setup = scenarios::set_up(server.url(), 1).await;
-    let send1 = server
-        .per_request(scenarios::send_text(server.url(), Some(&setup), 1), plan)
-        .await;
-    Some(http.and_then(|http| {
-        send1.map(|send1| {
-            Row::plain(
-                format!(
-                    "send-1 user-space instructions per request (callgrind, {} requests at {} clients)",
-                    plan.count, plan.concurrency
-                ),
-                send1 / 1000.0,
-                "k",
-            )
-            .against("http", http / 1000.0)
-        })
-    }))
+    let counted = async {
+        let baseline = callgrind::Counting::start(&["serve-baseline"], None, &out);
+        let http = baseline
+            .per_request(scenarios::send_text(baseline.url(), None, 1), plan)
+            .await?;
+        drop(baseline);
+        let server =
+            callgrind::Counting::start(&["serve-fxmsg"], Some(&dir("callgrind-fxmsg")), &out);
+        // One employee: setting up 500 under valgrind would take longer than the count itself.
+        let setup = scenarios::set_up(server.url(), 1).await;
+        let send1 = server
+            .per_request(scenarios::send_text(server.url(), Some(&setup), 1), plan)
+            .await?;
+        Ok(Row::plain(
+            format!(
+                "send-1 user-space instructions per request (callgrind, {} requests at {} clients)",
+                plan.count, plan.concurrency
+            ),
+            send1 / 1000.0,
+            "k",
+        )
+        .against("http", http / 1000.0))
+    };
+    Some(counted.await)
 }
 
 /// Milliseconds from spawning a server on an empty data directory to `/readyz` answering, the
