@@ -6,7 +6,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{assert_error, assert_success, TestServer};
+use crate::support::{assert_error, assert_success, TestServer, ADMIN_TOKEN};
 
 fn host_of(url: &str) -> String {
     url.trim_start_matches("http://").to_owned()
@@ -214,13 +214,26 @@ async fn metrics_count_sends_errors_requests_and_commits() {
         12005,
         "",
     );
+    // A route whose path carries the corp id: counted under its pattern.
+    let employees = server.admin.list_employees(&server.demo.corp.corp_id).await;
+    assert_eq!(employees.unwrap().len(), 5);
     let missing = server.admin.get_message("no-such-message").await;
     assert!(matches!(
         missing,
         Err(fxmsg_client::Error::Native { status: 404, .. })
     ));
 
-    let after = server.admin.metrics().await.unwrap();
+    // A batch's duration is recorded just after its callers are answered: read once it is.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let m = server.admin.metrics().await.unwrap();
+        let commits = m.sum("fxmsg_store_commits_total", &[]);
+        if m.sum("fxmsg_store_batch_duration_seconds_count", &[]) >= commits {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "batch durations never caught up");
+        tokio::task::yield_now().await;
+    };
     let delta =
         |name: &str, labels: &[(&str, &str)]| after.sum(name, labels) - before.sum(name, labels);
     assert_eq!(delta("fxmsg_messages_sent_total", &[]), 2.0);
@@ -248,10 +261,40 @@ async fn metrics_count_sends_errors_requests_and_commits() {
     // Every stored message was a write in a committed batch; the token the sends fetched too.
     assert!(delta("fxmsg_store_writes_total", &[]) >= 3.0);
     assert!(delta("fxmsg_store_commits_total", &[]) >= 1.0);
-    assert!(
-        after.sum("fxmsg_store_batch_duration_seconds_count", &[])
-            >= after.sum("fxmsg_store_commits_total", &[])
+    let listing = [
+        ("route", "/api/v1/corps/{corp_id}/employees"),
+        ("status", "200"),
+    ];
+    assert_eq!(
+        delta("fxmsg_http_request_duration_seconds_count", &listing),
+        1.0
     );
+    // No label names the tenant: its corp and app ids appear nowhere.
+    let tenant = [&server.demo.corp.corp_id, &server.demo.app.app.app_id];
+    for sample in &after.samples {
+        for (_, value) in &sample.labels {
+            assert!(!tenant.contains(&value), "{} names {value}", sample.name);
+        }
+    }
+
+    // Prometheus reads the OpenMetrics text format by its media type and final `# EOF`.
+    let scraped = server
+        .http()
+        .get(format!("{}/metrics", server.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    let media_type = scraped.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        media_type.starts_with("application/openmetrics-text; version=1.0.0"),
+        "{media_type}"
+    );
+    assert!(scraped.text().await.unwrap().ends_with("# EOF\n"));
 
     let anonymous = server
         .http()
