@@ -69,12 +69,7 @@ async fn a_10_mb_json_body_is_refused_without_a_5xx() {
 #[tokio::test]
 async fn unknown_routes_and_methods_are_client_errors_with_a_trace_id() {
     let server = TestServer::start().await;
-    let get = server
-        .http()
-        .get(format!("{}/cgi/message/send", server.url))
-        .send()
-        .await
-        .unwrap();
+    let get = server.get("/cgi/message/send", None).await;
     assert_eq!(get.status(), 405);
     let missing = server
         .http()

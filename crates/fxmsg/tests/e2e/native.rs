@@ -14,12 +14,7 @@ async fn the_admin_api_requires_the_admin_token() {
         wrong.list_corps().await,
         Err(Error::Native { status: 401, .. })
     ));
-    let none = server
-        .http()
-        .get(format!("{}/api/v1/corps", server.url))
-        .send()
-        .await
-        .unwrap();
+    let none = server.get("/api/v1/corps", None).await;
     assert_eq!(none.status(), 401);
 }
 
@@ -83,12 +78,8 @@ async fn apps_show_their_secrets_only_at_creation() {
     let created = server.admin.create_app(corp, "Second").await.unwrap();
     assert_eq!(created.app_secret.len(), 32);
     let listed = server
-        .http()
-        .get(format!("{}/api/v1/corps/{corp}/apps", server.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+        .get(&format!("/api/v1/corps/{corp}/apps"), Some(ADMIN_TOKEN))
+        .await;
     let text = listed.text().await.unwrap();
     assert!(
         text.contains(&created.app.app_id)

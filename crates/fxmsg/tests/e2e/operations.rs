@@ -33,12 +33,7 @@ async fn read_response(stream: &mut TcpStream) -> String {
 async fn health_endpoints_answer() {
     let server = TestServer::start().await;
     for path in ["/livez", "/readyz"] {
-        let r = server
-            .http()
-            .get(format!("{}{path}", server.url))
-            .send()
-            .await
-            .unwrap();
+        let r = server.get(path, None).await;
         assert_eq!(r.status(), 200, "{path}");
     }
 }
@@ -278,13 +273,7 @@ async fn metrics_count_sends_errors_requests_and_commits() {
     }
 
     // Prometheus reads the OpenMetrics text format by its media type and final `# EOF`.
-    let scraped = server
-        .http()
-        .get(format!("{}/metrics", server.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let scraped = server.get("/metrics", Some(ADMIN_TOKEN)).await;
     assert_eq!(scraped.status(), 200);
     let media_type = scraped.headers()["content-type"]
         .to_str()
@@ -296,12 +285,7 @@ async fn metrics_count_sends_errors_requests_and_commits() {
     );
     assert!(scraped.text().await.unwrap().ends_with("# EOF\n"));
 
-    let anonymous = server
-        .http()
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap();
+    let anonymous = server.get("/metrics", None).await;
     assert_eq!(anonymous.status(), 401);
     let wrong = fxmsg_client::admin::AdminClient::new(&server.url, "not-the-token");
     assert!(matches!(

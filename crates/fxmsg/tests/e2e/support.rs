@@ -234,6 +234,15 @@ impl TestServer {
         &self.http
     }
 
+    /// `GET path`, with `token` as a bearer token when given; the raw response.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
     /// Files under the media directory (finished or staged).
     pub fn media_files(&self) -> usize {
         fn count(dir: &std::path::Path) -> usize {
