@@ -143,7 +143,9 @@ impl Server {
             .await;
         pruner.abort();
         served?;
-        self.store.close().await;
+        if let Err(e) = self.store.close().await {
+            tracing::warn!(error = %e, "closing the database");
+        }
         Ok(())
     }
 }

@@ -150,19 +150,12 @@ impl SqliteStore {
         })
     }
 
-    /// Waits for every queued write to commit, checkpoints the WAL and closes the read pool.
-    pub async fn close(&self) {
-        let checkpoint = self
-            .writer
-            .write(|c| {
-                c.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
-                    .map_err(writer::error)
-            })
-            .await;
-        if let Err(e) = checkpoint {
-            tracing::warn!(error = %e, "final checkpoint failed");
-        }
+    /// Closes the read pool, waits for every queued write to commit, copies the WAL back into
+    /// the database and stops the writer. Writes after this fail.
+    pub async fn close(&self) -> Result<()> {
+        // Readers first: an open read transaction would keep the checkpoint from finishing.
         self.reader.close().await;
+        self.writer.close().await
     }
 
     /// Runs `write` in the writer's next group commit.

@@ -126,10 +126,18 @@ where
     }
 }
 
+/// What the writer thread is asked to do.
+enum Request {
+    /// Run a write in the next group commit.
+    Write(Box<dyn Job>),
+    /// Commit what is queued before this, copy the whole WAL back, stop, and then answer.
+    Close(oneshot::Sender<Result<()>>),
+}
+
 /// The handle writes are sent through.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Box<dyn Job>>,
+    jobs: mpsc::Sender<Request>,
     metrics: WriterMetrics,
 }
 
@@ -263,26 +271,44 @@ impl Writer {
             queued: Instant::now(),
         });
         self.jobs
-            .send(job)
+            .send(Request::Write(job))
             .await
             .map_err(|_| StoreError::Backend("the writer has stopped".into()))?;
         answer
             .await
             .map_err(|_| StoreError::Backend("the writer stopped before answering".into()))?
     }
+
+    /// Commits every write queued before this call, checkpoints the whole WAL back into the
+    /// database (outside any transaction, where a checkpoint can run) and stops the writer thread.
+    /// Writes queued afterwards fail with "the writer has stopped". Closing twice is harmless.
+    pub async fn close(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        if self.jobs.send(Request::Close(reply)).await.is_err() {
+            return Ok(());
+        }
+        answer.await.unwrap_or(Ok(()))
+    }
 }
 
 fn run(
     conn: Connection,
-    mut queue: mpsc::Receiver<Box<dyn Job>>,
+    mut queue: mpsc::Receiver<Request>,
     checkpointer: Checkpointer,
     metrics: WriterMetrics,
 ) {
     let mut db = Db::new(&conn);
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut previous = None;
+    let mut closing = None;
     while let Some(first) = queue.blocking_recv() {
-        batch.push(first);
+        match first {
+            Request::Write(job) => batch.push(job),
+            Request::Close(reply) => {
+                closing = Some(reply);
+                break;
+            }
+        }
         let pause = pause_before_batch(previous, Instant::now(), COMMIT_INTERVAL);
         if pause.is_zero() {
             // The first write woke this thread, usually while request handlers still had work
@@ -295,7 +321,11 @@ fn run(
         }
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Request::Write(job)) => batch.push(job),
+                Ok(Request::Close(reply)) => {
+                    closing = Some(reply);
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -312,7 +342,41 @@ fn run(
         }
         checkpointer.after_commit(&db);
         metrics.batch_seconds.observe(taken.elapsed().as_secs_f64());
+        if closing.is_some() {
+            break;
+        }
     }
+    // Queued behind the close, or sent after it: refused, never run half-way.
+    queue.close();
+    while let Ok(request) = queue.try_recv() {
+        match request {
+            Request::Write(job) => {
+                job.finish(Err(StoreError::Backend("the writer has stopped".into())))
+            }
+            Request::Close(reply) => drop(reply.send(Ok(()))),
+        }
+    }
+    checkpointer.stop();
+    if let Some(reply) = closing {
+        let _ = reply.send(final_checkpoint(&db));
+    }
+}
+
+/// Copies the whole WAL back and truncates it, so a stopped server leaves one self-contained
+/// database file. Runs between transactions: inside one, SQLite refuses a checkpoint ("database
+/// table is locked"), which is what the previous shutdown path ran into on every stop.
+fn final_checkpoint(conn: &Connection) -> Result<()> {
+    let (busy, wal, copied): (i64, i64, i64) = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .map_err(error)?;
+    if busy != 0 {
+        return Err(StoreError::Backend(format!(
+            "a reader kept the final checkpoint from finishing ({copied} of {wal} WAL frames copied)"
+        )));
+    }
+    Ok(())
 }
 
 /// How long the writer waits before taking its queue, given when the previous batch was taken and
@@ -412,6 +476,9 @@ struct Checkpointer {
     wake: std::sync::mpsc::SyncSender<()>,
     catch_up: Arc<AtomicBool>,
     metrics: WriterMetrics,
+    /// Dropped to stop the thread; it also cuts the thread's rest between passes short.
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Checkpointer {
@@ -420,9 +487,10 @@ impl Checkpointer {
         conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
         let database = sync_handle(path)?;
         let (wake, nudges) = std::sync::mpsc::sync_channel::<()>(1);
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let catch_up = Arc::new(AtomicBool::new(false));
         let (flag, passes) = (catch_up.clone(), metrics.passes.clone());
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("fxmsg-checkpoint".into())
             .spawn(move || {
                 lower_priority();
@@ -457,14 +525,28 @@ impl Checkpointer {
                             break;
                         }
                     }
-                    std::thread::sleep(policy.every);
+                    // Rest, unless told to stop.
+                    match stopped.recv_timeout(policy.every) {
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        _ => break,
+                    }
                 }
             })?;
         Ok(Checkpointer {
             wake,
             catch_up,
             metrics,
+            stop,
+            thread,
         })
+    }
+
+    /// Stops the thread after its current pass and waits for it, so that no other checkpoint
+    /// holds SQLite's checkpoint lock when the writer runs its final one.
+    fn stop(self) {
+        drop(self.stop);
+        drop(self.wake);
+        let _ = self.thread.join();
     }
 
     /// Called by the writer between batches: copies the WAL's last stretch if asked to, and asks
@@ -655,6 +737,40 @@ mod tests {
                 assert_eq!(nice, own, "the writer thread's priority changed");
             }
         }
+    }
+
+    /// Closing commits what was queued before it, leaves an empty WAL (the whole log copied back,
+    /// which a checkpoint inside a transaction could never do), and refuses later writes.
+    #[tokio::test]
+    async fn close_commits_the_queue_and_checkpoints_the_whole_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = table(&dir);
+        let writer = Writer::start(&path).unwrap();
+        let writes: Vec<_> = (1..=50)
+            .map(|id| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    writer
+                        .write(move |db| {
+                            db.execute("INSERT INTO t (id, body) VALUES (?1, zeroblob(5000))", [id])
+                                .map(drop)
+                                .map_err(error)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for write in writes {
+            write.await.unwrap().unwrap();
+        }
+        let wal = dir.path().join("w.db-wal");
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+        writer.close().await.unwrap();
+        assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0);
+        assert_eq!(ids(&path).len(), 50);
+        let late = writer.write(|_| Ok(())).await;
+        assert!(matches!(late, Err(StoreError::Backend(m)) if m.contains("stopped")));
+        writer.close().await.unwrap();
     }
 
     /// Batches are paced only while writes arrive together, and never beyond the interval.
