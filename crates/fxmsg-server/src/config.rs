@@ -4,17 +4,20 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 /// `fxmsg serve` settings.
 #[derive(Clone, clap::Args)]
 pub struct Config {
-    /// Address to listen on.
+    /// Address to listen on: HOST:PORT (a name such as localhost is resolved), [IPv6]:PORT, or
+    /// :PORT for every interface. Port 0 picks a free port; the banner shows it.
     #[arg(long, env = "FXMSG_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    pub listen: Listen,
     /// Directory for the SQLite database, the media files and the token key.
     #[arg(long, env = "FXMSG_DATA_DIR", default_value = "./fxmsg-data")]
     pub data_dir: PathBuf,
-    /// Admin token for `/api/v1`. When unset, one is generated on first start and printed once.
+    /// Admin token for `/api/v1`. When never set, one is generated at the first start and printed
+    /// once; a token set here replaces it and stays in force for later starts without it.
     #[arg(long, env = "FXMSG_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Largest JSON request body, in bytes.
@@ -33,7 +36,7 @@ pub struct Config {
 
 impl Config {
     /// Defaults with the given data directory and listen address; what tests start from.
-    pub fn new(data_dir: impl Into<PathBuf>, listen: SocketAddr) -> Self {
+    pub fn new(data_dir: impl Into<PathBuf>, listen: Listen) -> Self {
         Config {
             listen,
             data_dir: data_dir.into(),
@@ -63,9 +66,106 @@ impl fmt::Debug for Config {
     }
 }
 
+/// Where to listen: a host (an IP address or a name to resolve) and a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    /// IP address or host name; empty means every interface.
+    pub host: String,
+    /// Port; 0 picks a free one.
+    pub port: u16,
+}
+
+impl Listen {
+    /// The `(host, port)` pair to bind, every interface for an empty host.
+    pub fn bind_target(&self) -> (&str, u16) {
+        let host = if self.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            &self.host
+        };
+        (host, self.port)
+    }
+}
+
+impl FromStr for Listen {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let wrong = |why: &str| {
+            format!("{why}; write HOST:PORT (127.0.0.1:8080, localhost:8080), [::1]:8080 or :8080")
+        };
+        let (host, port) = text.rsplit_once(':').ok_or_else(|| wrong("no port"))?;
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| wrong(&format!("port {port:?} is not a number 0..65535")))?;
+        let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(v6) => v6
+                .parse::<std::net::Ipv6Addr>()
+                .map(|_| v6)
+                .map_err(|_| wrong(&format!("{v6:?} is not an IPv6 address")))?,
+            None if host.contains(':') => {
+                return Err(wrong("an IPv6 address needs brackets"));
+            }
+            None if host.contains(|c: char| c.is_whitespace() || c == '/') => {
+                return Err(wrong(&format!("{host:?} is not a host name")));
+            }
+            None => host,
+        };
+        Ok(Listen {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl From<SocketAddr> for Listen {
+    fn from(addr: SocketAddr) -> Self {
+        Listen {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+        }
+    }
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listen_addresses_take_names_ipv6_and_a_bare_port() {
+        let parse = |s: &str| s.parse::<Listen>();
+        let ok = |host: &str, port| Listen {
+            host: host.into(),
+            port,
+        };
+        assert_eq!(parse("127.0.0.1:8080"), Ok(ok("127.0.0.1", 8080)));
+        assert_eq!(parse("localhost:8093"), Ok(ok("localhost", 8093)));
+        assert_eq!(parse(":0"), Ok(ok("", 0)));
+        assert_eq!(parse(":0").unwrap().bind_target(), ("0.0.0.0", 0));
+        assert_eq!(parse("[::1]:65535"), Ok(ok("::1", 65535)));
+        assert_eq!(parse("[::1]:65535").unwrap().to_string(), "[::1]:65535");
+        for (bad, why) in [
+            ("8080", "no port"),
+            ("localhost:65536", "\"65536\" is not a number"),
+            ("localhost:http", "\"http\" is not a number"),
+            ("::1:80", "needs brackets"),
+            ("[nope]:80", "not an IPv6 address"),
+            ("a b:80", "not a host name"),
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains(why) && e.contains("HOST:PORT"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn debug_output_never_shows_the_admin_token() {

@@ -29,8 +29,11 @@ mod state;
 mod tokens;
 mod trace;
 
+use std::fs::File;
 use std::future::Future;
+use std::io::{Read, Seek, Write};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,28 +44,67 @@ use tokio::net::TcpListener;
 
 pub use bootstrap::{Bootstrap, Demo};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::Config;
+pub use config::{Config, Listen};
 pub use media::{MAX_DOCUMENT_BYTES, MAX_IMAGE_BYTES};
 pub use tokens::{TOKEN_LIFETIME_SECS, TOKEN_REUSE_SECS};
 pub use trace::{init_logging, LogFormat};
 
 use state::AppState;
 
-/// Why the server could not start.
+/// Why the server could not start. Each names what to change: the path, the address.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The data directory or the listener.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
+    /// A file or directory under the data directory.
+    #[error("{}: {source}", path.display())]
+    Path {
+        /// What could not be created, opened or read.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another process holds the data directory.
+    #[error("{} is in use by another fxmsg (pid {pid}); stop it, or pass another --data-dir", path.display())]
+    InUse {
+        /// The data directory.
+        path: PathBuf,
+        /// The holder's process id, as it wrote it in the lock file.
+        pid: String,
+    },
+    /// The listener.
+    #[error("cannot listen on {listen}: {source}; pass another --listen")]
+    Listen {
+        /// The address asked for.
+        listen: Listen,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The database.
-    #[error("database: {0}")]
-    Store(#[from] fxmsg_store::StoreError),
+    #[error("database {}: {source}", path.display())]
+    Store {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        source: fxmsg_store::StoreError,
+    },
     /// The media store.
-    #[error("media store: {0}")]
-    Media(#[from] object_store::Error),
+    #[error("media store {}: {source}", path.display())]
+    Media {
+        /// The media directory.
+        path: PathBuf,
+        /// Why.
+        source: object_store::Error,
+    },
     /// First-start bootstrap.
     #[error("bootstrap: {0}")]
     Bootstrap(String),
+}
+
+/// Builds a [`StartError::Path`] for `path`.
+fn at(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+    move |source| StartError::Path {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// A bound, ready-to-run server.
@@ -73,6 +115,8 @@ pub struct Server {
     store: SqliteStore,
     clock: Arc<dyn Clock>,
     key_prune_every: Duration,
+    /// Held (locked) until the server is dropped: one server per data directory.
+    _lock: File,
 }
 
 impl Server {
@@ -82,10 +126,22 @@ impl Server {
         clock: Arc<dyn Clock>,
     ) -> Result<(Server, Bootstrap), StartError> {
         let media_dir = config.data_dir.join("media");
-        std::fs::create_dir_all(&media_dir)?;
-        let store = SqliteStore::open(&config.data_dir.join("fxmsg.db")).await?;
-        let media = LocalFileSystem::new_with_prefix(&media_dir)?;
-        let token_key = bootstrap::token_key(&config.data_dir.join("token.key"))?;
+        std::fs::create_dir_all(&media_dir).map_err(at(&media_dir))?;
+        let lock = lock_data_dir(&config.data_dir)?;
+        let db_path = config.data_dir.join("fxmsg.db");
+        let store = SqliteStore::open(&db_path)
+            .await
+            .map_err(|source| StartError::Store {
+                path: db_path,
+                source,
+            })?;
+        let media =
+            LocalFileSystem::new_with_prefix(&media_dir).map_err(|source| StartError::Media {
+                path: media_dir.clone(),
+                source,
+            })?;
+        let key_path = config.data_dir.join("token.key");
+        let token_key = bootstrap::token_key(&key_path).map_err(at(&key_path))?;
         let mut boot = Bootstrap::default();
         let bootstrap_error = |e: error::NativeError| StartError::Bootstrap(e.message);
         let admin_token_hash =
@@ -106,7 +162,12 @@ impl Server {
             metrics: metrics::Metrics::new(&store),
         });
         let router = routes::router(state);
-        let listener = TcpListener::bind(config.listen).await?;
+        let listener = TcpListener::bind(config.listen.bind_target())
+            .await
+            .map_err(|source| StartError::Listen {
+                listen: config.listen.clone(),
+                source,
+            })?;
         Ok((
             Server {
                 listener,
@@ -115,6 +176,7 @@ impl Server {
                 store,
                 clock,
                 key_prune_every: Duration::from_secs(config.key_prune_secs),
+                _lock: lock,
             },
             boot,
         ))
@@ -148,6 +210,38 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// Takes `data_dir/fxmsg.lock` for this process, or says which process has it. The lock is the
+/// kernel's (`flock`), so it goes away with the process however it ends, SIGKILL included, and a
+/// stale file never blocks a start.
+fn lock_data_dir(data_dir: &Path) -> Result<File, StartError> {
+    let path = data_dir.join("fxmsg.lock");
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(at(&path))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            return Err(StartError::InUse {
+                path: data_dir.to_owned(),
+                pid: pid.trim().to_owned(),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(at(&path)(e)),
+    }
+    let pid = std::process::id().to_string();
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(pid.as_bytes()))
+        .map_err(at(&path))?;
+    Ok(file)
 }
 
 /// Most keys deleted per pruning step. Keys sit at random places in their table, so each one

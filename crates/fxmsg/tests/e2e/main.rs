@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod cli;
 mod durability;
+mod errors;
 mod isolation;
 mod malformed;
 mod media;
