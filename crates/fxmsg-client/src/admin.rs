@@ -49,32 +49,66 @@ pub struct MessageQuery {
 pub struct AdminClient {
     http: reqwest::Client,
     base: String,
+    /// Why `base` is not a usable base URL, reported by every call.
+    bad_base: Option<String>,
     token: String,
 }
 
 impl AdminClient {
     /// A client for the fxmsg at `base_url`.
     pub fn new(base_url: impl Into<String>, admin_token: impl Into<String>) -> Self {
+        let base_url = base_url.into();
+        let (base, bad_base) = match crate::error::base_url(&base_url) {
+            Ok(base) => (base, None),
+            Err(e) => (base_url, Some(e.to_string())),
+        };
         AdminClient {
             http: reqwest::Client::new(),
-            base: base_url.into().trim_end_matches('/').to_owned(),
+            base,
+            bad_base,
             token: admin_token.into(),
         }
+    }
+
+    /// Sends `request` with the admin token; the raw status and body.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, reqwest::Url, bytes::Bytes), Error> {
+        if let Some(bad) = &self.bad_base {
+            return Err(Error::Config(bad.clone()));
+        }
+        let response = request.bearer_auth(&self.token).send().await?;
+        let (status, url) = (response.status(), response.url().clone());
+        Ok((status, url, response.bytes().await?))
     }
 
     async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, Error> {
-        let response = request.bearer_auth(&self.token).send().await?;
-        let status = response.status();
-        let bytes = response.bytes().await?;
+        let (status, url, bytes) = self.exchange(request).await?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| Error::Decode(e.to_string()));
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Decode(format!("{url} answered HTTP {status}, not with what fxmsg's /api/v1 answers ({e}); is the URL an fxmsg server?"))
+            });
         }
-        let err: ApiError = serde_json::from_slice(&bytes).unwrap_or(ApiError {
+        Self::refusal(status, &bytes)
+    }
+
+    /// Like `send`, for calls answered with an empty success (204).
+    async fn send_empty(&self, request: reqwest::RequestBuilder) -> Result<(), Error> {
+        let (status, _, bytes) = self.exchange(request).await?;
+        if status.is_success() {
+            return Ok(());
+        }
+        Self::refusal(status, &bytes)
+    }
+
+    fn refusal<T>(status: reqwest::StatusCode, bytes: &[u8]) -> Result<T, Error> {
+        let err: ApiError = serde_json::from_slice(bytes).unwrap_or(ApiError {
             code: "http".into(),
-            message: String::from_utf8_lossy(&bytes).into_owned(),
+            message: String::from_utf8_lossy(bytes).into_owned(),
         });
         Err(Error::Native {
             status: status.as_u16(),
@@ -244,14 +278,10 @@ impl AdminClient {
     /// The server's `/metrics` (request counts and durations, messages sent, error codes
     /// answered, group commits), parsed.
     pub async fn metrics(&self) -> Result<Metrics, Error> {
-        let response = self
-            .http
-            .get(format!("{}/metrics", self.base))
-            .bearer_auth(&self.token)
-            .send()
+        let (status, _, bytes) = self
+            .exchange(self.http.get(format!("{}/metrics", self.base)))
             .await?;
-        let status = response.status();
-        let text = response.text().await?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         if !status.is_success() {
             return Err(Error::Native {
                 status: status.as_u16(),
@@ -264,14 +294,13 @@ impl AdminClient {
 
     /// Removes every planned fault.
     pub async fn clear_faults(&self) -> Result<(), Error> {
-        let _: serde_json::Value = self
-            .send(self.http.delete(self.url("/faults")))
+        self.send_empty(self.http.delete(self.url("/faults"))).await
+    }
+
+    /// Removes one planned fault; `Native { status: 404, .. }` if it is used up or unknown.
+    pub async fn delete_fault(&self, id: u64) -> Result<(), Error> {
+        self.send_empty(self.http.delete(self.url(&format!("/faults/{id}"))))
             .await
-            .or_else(|e| match e {
-                Error::Decode(_) => Ok(serde_json::Value::Null),
-                other => Err(other),
-            })?;
-        Ok(())
     }
 }
 

@@ -175,16 +175,18 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client; fails only if the HTTP stack cannot be set up.
+    /// Builds the client; fails for a base URL that is not an http(s) URL, without credentials,
+    /// or if the HTTP stack cannot be set up.
     pub fn build(self) -> Result<Client, Error> {
+        let base = crate::error::base_url(&self.base_url)?;
         let credentials = self.credentials.ok_or_else(|| {
-            Error::Decode("credentials are required: call ClientBuilder::credentials".into())
+            Error::Config("credentials are required: call ClientBuilder::credentials".into())
         })?;
         let http = reqwest::Client::builder().timeout(self.timeout).build()?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
-                base: self.base_url.trim_end_matches('/').to_owned(),
+                base,
                 credentials,
                 style: self.style,
                 retry: self.retry,
@@ -464,21 +466,30 @@ impl Client {
 }
 
 /// Decodes an envelope: `Error::Api` for a non-zero `errorCode`, else the success fields.
+/// Anything that is not an envelope (a wrong base URL's 404 page, a proxy's error) is a
+/// `Decode` error naming the URL, the status and the start of the body.
 pub(crate) async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Error> {
     let status = response.status();
+    let url = response.url().clone();
     let bytes = response.bytes().await?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    let not_an_envelope = |why: String| {
+        let body = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
         Error::Decode(format!(
-            "HTTP {status}: {e}: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            "{url} answered HTTP {status} with {body:?}, which is not a Fxiaoke response \
+             ({why}); is the base URL right?"
         ))
-    })?;
+    };
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| not_an_envelope(e.to_string()))?;
+    if value.get("errorCode").is_none() {
+        return Err(not_an_envelope("no errorCode".into()));
+    }
     decode_value(value)
 }
 
 pub(crate) fn decode_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
-    let envelope: Envelope<Value> =
-        serde_json::from_value(value).map_err(|e| Error::Decode(e.to_string()))?;
+    let envelope: Envelope<Value> = serde_json::from_value(value)
+        .map_err(|e| Error::Decode(format!("not a Fxiaoke envelope: {e}")))?;
     if envelope.error_code != ErrorCode::Ok {
         return Err(Error::Api {
             code: envelope.error_code,

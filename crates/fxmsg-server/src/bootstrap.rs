@@ -37,16 +37,26 @@ pub struct Demo {
     pub employees: Vec<Employee>,
 }
 
-/// Returns the admin token's hash, generating and storing a token when none is configured or stored.
+/// Returns the admin token's hash. A configured token replaces the stored one and stays in force
+/// for later starts without it, as a changed password does; without either, a token is generated,
+/// stored and shown once.
 pub async fn admin_token_hash(
     store: &dyn Store,
     configured: Option<&str>,
     boot: &mut Bootstrap,
 ) -> Result<String, NativeError> {
+    let stored = store.meta(ADMIN_HASH_KEY).await?;
     if let Some(token) = configured {
-        return Ok(sha256_hex(token));
+        let hash = sha256_hex(token);
+        if stored.as_deref() != Some(hash.as_str()) {
+            store.set_meta(ADMIN_HASH_KEY, &hash).await?;
+            if stored.is_some() {
+                tracing::info!("the admin token was replaced by the configured one");
+            }
+        }
+        return Ok(hash);
     }
-    if let Some(hash) = store.meta(ADMIN_HASH_KEY).await? {
+    if let Some(hash) = stored {
         return Ok(hash);
     }
     let token = format!("fxa_{}", random_hex(24));

@@ -33,6 +33,11 @@ impl ManualClock {
         ManualClock(Arc::new(AtomicI64::new(SystemClock.now_ms())))
     }
 
+    /// Sets the clock to `ms` milliseconds after the Unix epoch.
+    pub fn set_ms(&self, ms: i64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+
     /// Moves the clock forward by `secs` seconds.
     pub fn advance_secs(&self, secs: i64) {
         self.0.fetch_add(secs * 1000, Ordering::SeqCst);

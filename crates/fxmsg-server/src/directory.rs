@@ -2,7 +2,7 @@
 //! start's demo bootstrap, so both create exactly the same records.
 
 use fxmsg_api::native::{App, AppCredentials, Corp, Employee, EmployeeStatus, ServiceAccount};
-use fxmsg_store::{AppRecord, Store};
+use fxmsg_store::{AppRecord, Store, StoreError};
 
 use crate::error::NativeError;
 use crate::secrets::{
@@ -44,7 +44,12 @@ pub async fn create_corp(
         name: check_name(name)?,
         created_at: now,
     };
-    store.create_corp(&corp).await?;
+    store.create_corp(&corp).await.map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            NativeError::conflict(format!("ea: a corp with ea {ea:?} already exists"))
+        }
+        other => other.into(),
+    })?;
     Ok(corp)
 }
 
@@ -118,7 +123,16 @@ pub async fn create_employee(
         status: EmployeeStatus::Active,
         created_at: now,
     };
-    store.create_employee(&employee).await?;
+    store
+        .create_employee(&employee)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => NativeError::conflict(format!(
+                "userId: employee number {} is taken in corp {corp_id}",
+                employee.user_id
+            )),
+            other => other.into(),
+        })?;
     Ok(employee)
 }
 

@@ -99,12 +99,21 @@ impl NativeError {
         }
     }
 
-    /// 401.
-    pub fn unauthorized() -> Self {
+    /// 401, saying what was wrong with what was presented.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
         NativeError {
             status: StatusCode::UNAUTHORIZED,
             code: "unauthorized",
-            message: "send the admin token as `authorization: Bearer <token>`".into(),
+            message: message.into(),
+        }
+    }
+
+    /// 409, saying which existing record is in the way.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        NativeError {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            message: message.into(),
         }
     }
 
@@ -133,11 +142,12 @@ impl NativeError {
 impl From<StoreError> for NativeError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => NativeError {
-                status: StatusCode::CONFLICT,
-                code: "conflict",
-                message: what,
-            },
+            // The database's own words name its tables, not what the caller sent: each create
+            // says which of its fields collided (see `directory`); this is the fallback.
+            StoreError::Conflict(detail) => {
+                tracing::debug!(error = %detail, "conflict");
+                NativeError::conflict("a record with the same identity already exists")
+            }
             StoreError::NotFound(what) => NativeError::not_found(what),
             StoreError::Backend(detail) => {
                 tracing::error!(error = %detail, "store failure");

@@ -33,12 +33,15 @@ enum Action {
 }
 
 impl Faults {
-    /// Plans a fault after checking it.
-    pub fn add(&self, new: NewFault) -> Result<Fault, NativeError> {
-        if !new.path.starts_with('/') {
-            return Err(NativeError::bad_request(
-                "path: must start with /, e.g. /cgi/message/send",
-            ));
+    /// Plans a fault after checking it; `paths` are the paths a fault can apply to.
+    pub fn add(&self, new: NewFault, paths: &[&str]) -> Result<Fault, NativeError> {
+        if !paths.contains(&new.path.as_str()) {
+            let known = paths.join(", ");
+            return Err(NativeError::bad_request(format!(
+                "path: {:?} is not a Fxiaoke path of this server, so the fault would never fire; \
+                 use one of {known}",
+                new.path
+            )));
         }
         if !(1..=1000).contains(&new.times) {
             return Err(NativeError::bad_request("times: must be 1..1000"));
@@ -72,6 +75,14 @@ impl Faults {
     /// The planned faults.
     pub fn list(&self) -> Vec<Fault> {
         self.0.lock().expect("fault list lock").faults.clone()
+    }
+
+    /// Removes one planned fault; false if there is none with `id` (it may have been used up).
+    pub fn remove(&self, id: u64) -> bool {
+        let mut list = self.0.lock().expect("fault list lock");
+        let before = list.faults.len();
+        list.faults.retain(|f| f.id != id);
+        list.faults.len() < before
     }
 
     /// Removes every planned fault.
@@ -120,6 +131,8 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
 mod tests {
     use super::*;
 
+    const PATHS: [&str; 2] = ["/a", "/b"];
+
     fn new(path: &str, error_code: Option<i64>, drop_response: bool, times: u32) -> NewFault {
         NewFault {
             path: path.into(),
@@ -132,8 +145,8 @@ mod tests {
     #[test]
     fn a_fault_applies_as_many_times_as_planned() {
         let faults = Faults::default();
-        faults.add(new("/a", Some(-1), false, 2)).unwrap();
-        faults.add(new("/a", None, true, 1)).unwrap();
+        faults.add(new("/a", Some(-1), false, 2), &PATHS).unwrap();
+        faults.add(new("/a", None, true, 1), &PATHS).unwrap();
         assert_eq!(faults.take("/b"), None);
         assert_eq!(
             faults.take("/a"),
@@ -151,12 +164,29 @@ mod tests {
     #[test]
     fn contradictory_or_empty_faults_are_refused() {
         let faults = Faults::default();
-        assert!(faults.add(new("/a", Some(-1), true, 1)).is_err());
-        assert!(faults.add(new("/a", None, false, 1)).is_err());
-        assert!(faults.add(new("/a", Some(0), false, 1)).is_err());
-        assert!(faults.add(new("a", Some(-1), false, 1)).is_err());
-        assert!(faults.add(new("/a", Some(-1), false, 0)).is_err());
-        assert!(faults.add(new("/a", Some(-1), false, 1001)).is_err());
-        assert!(faults.add(new("/a", Some(-1), false, 1000)).is_ok());
+        let add = |f| faults.add(f, &PATHS);
+        assert!(add(new("/a", Some(-1), true, 1)).is_err());
+        assert!(add(new("/a", None, false, 1)).is_err());
+        assert!(add(new("/a", Some(0), false, 1)).is_err());
+        assert!(add(new("a", Some(-1), false, 1)).is_err());
+        assert!(add(new("/a", Some(-1), false, 0)).is_err());
+        assert!(add(new("/a", Some(-1), false, 1001)).is_err());
+        assert!(add(new("/a", Some(-1), false, 1000)).is_ok());
+        let unknown = add(new("/c", Some(-1), false, 1)).unwrap_err();
+        assert!(
+            unknown.message.contains("\"/c\" is not") && unknown.message.contains("/a, /b"),
+            "{}",
+            unknown.message
+        );
+    }
+
+    #[test]
+    fn one_fault_can_be_removed_by_id() {
+        let faults = Faults::default();
+        let first = faults.add(new("/a", Some(-1), false, 1), &PATHS).unwrap();
+        let second = faults.add(new("/b", Some(-1), false, 1), &PATHS).unwrap();
+        assert!(faults.remove(first.id));
+        assert!(!faults.remove(first.id));
+        assert_eq!(faults.list(), vec![second]);
     }
 }

@@ -15,8 +15,9 @@ use crate::exit;
 /// Base URL when neither a flag, the environment nor a profile names one.
 const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
-/// Connection and output flags of every client command.
+/// Connection flags of every client command.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection")]
 pub struct Connection {
     /// Base URL: an fxmsg address or `https://open.fxiaoke.com`.
     #[arg(
@@ -92,7 +93,7 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let code = match &e {
-            Error::Invalid(_) | Error::Io(_) => exit::USAGE,
+            Error::Invalid(_) | Error::Io(_) | Error::Config(_) => exit::USAGE,
             Error::Api { .. } | Error::Native { .. } => exit::API,
             Error::Transport(_) | Error::Decode(_) => exit::TRANSPORT,
         };

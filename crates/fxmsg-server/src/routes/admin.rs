@@ -39,18 +39,28 @@ pub async fn require_admin(
     request: Request,
     next: Next,
 ) -> Result<Response, NativeError> {
-    let presented = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
+    let header = request.headers().get("authorization");
+    let Some(header) = header else {
+        return Err(NativeError::unauthorized(
+            "no admin token: send `authorization: Bearer <admin token>` (printed at the data \
+             directory's first start, or set with FXMSG_ADMIN_TOKEN)",
+        ));
+    };
+    let token = header
+        .to_str()
+        .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match presented {
-        Some(token) if constant_time_eq(&sha256_hex(token), &state.admin_token_hash) => {
-            Ok(next.run(request).await)
-        }
-        _ => Err(NativeError::unauthorized()),
+        .map(str::trim)
+        .ok_or_else(|| {
+            NativeError::unauthorized("authorization: expected `Bearer <admin token>`")
+        })?;
+    if constant_time_eq(&sha256_hex(token), &state.admin_token_hash) {
+        return Ok(next.run(request).await);
     }
+    Err(NativeError::unauthorized(
+        "wrong admin token: use the one printed at the data directory's first start, or the \
+         last one set with FXMSG_ADMIN_TOKEN",
+    ))
 }
 
 async fn existing_corp(state: &AppState, corp_id: &str) -> Result<Arc<Corp>, NativeError> {
@@ -144,19 +154,24 @@ pub async fn list_employees(
     Ok(Json(state.store.list_employees(&corp_id).await?))
 }
 
-/// `PATCH /api/v1/corps/{corpId}/employees/{openUserId}`: activate or stop.
+/// `PATCH /api/v1/corps/{corpId}/employees/{employee}`: activate or stop; `employee` is an
+/// `FSUID_…` or an employee number, as everywhere else.
 pub async fn update_employee(
     State(state): State<AppState>,
-    Path((corp_id, open_user_id)): Path<(String, String)>,
+    Path((corp_id, employee)): Path<(String, String)>,
     NativeJson(patch): NativeJson<EmployeePatch>,
 ) -> Result<Json<Employee>, NativeError> {
-    let employee = state
+    let missing = || NativeError::not_found(format!("no employee {employee} in corp {corp_id}"));
+    let found = state
         .store
-        .set_employee_status(&corp_id, &open_user_id, patch.status)
+        .employee(&corp_id, &employee)
+        .await?
+        .ok_or_else(missing)?;
+    let updated = state
+        .store
+        .set_employee_status(&corp_id, &found.open_user_id, patch.status)
         .await?;
-    employee.map(Json).ok_or_else(|| {
-        NativeError::not_found(format!("no employee {open_user_id} in corp {corp_id}"))
-    })
+    updated.map(Json).ok_or_else(missing)
 }
 
 /// `POST /api/v1/corps/{corpId}/service-accounts`
@@ -186,7 +201,22 @@ pub async fn create_fault(
     State(state): State<AppState>,
     NativeJson(new): NativeJson<NewFault>,
 ) -> Result<(StatusCode, Json<Fault>), NativeError> {
-    Ok((StatusCode::CREATED, Json(state.faults.add(new)?)))
+    let fault = state.faults.add(new, &crate::routes::compat_paths())?;
+    Ok((StatusCode::CREATED, Json(fault)))
+}
+
+/// `DELETE /api/v1/faults/{id}`: remove one planned fault.
+pub async fn delete_fault(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, NativeError> {
+    let missing = || NativeError::not_found(format!("no fault {id} (used up, or never planned)"));
+    let id = id.parse::<u64>().map_err(|_| missing())?;
+    if state.faults.remove(id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(missing())
+    }
 }
 
 /// `GET /api/v1/faults`: the planned faults and their remaining uses.

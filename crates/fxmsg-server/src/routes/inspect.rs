@@ -22,8 +22,8 @@ pub struct MessageQuery {
     app_id: Option<String>,
     recipient: Option<String>,
     msg_type: Option<String>,
-    since: Option<i64>,
-    until: Option<i64>,
+    since: Option<String>,
+    until: Option<String>,
     revoked: Option<bool>,
     cursor: Option<String>,
     limit: Option<u32>,
@@ -79,24 +79,64 @@ pub async fn list_messages(
             ));
         }
     }
-    let mut recipient = q.recipient;
-    if let (Some(corp), Some(r)) = (&q.corp_id, &recipient) {
-        // Let callers filter by employee number as well as by FSUID_.
-        if let Some(e) = state.store.employee(corp, r).await? {
-            recipient = Some(e.open_user_id);
+    let recipient = match (&q.corp_id, q.recipient) {
+        (_, None) => None,
+        // Employee numbers repeat across corps; an FSUID_ names one employee anywhere.
+        (None, Some(r)) if !r.starts_with("FSUID_") => {
+            return Err(NativeError::bad_request(format!(
+                "recipient: {r:?} is an employee number, which needs corpId (numbers repeat \
+                 across corps); pass corpId too, or the employee's FSUID_…"
+            )))
         }
-    }
+        (None, Some(r)) => Some(r),
+        (Some(corp), Some(r)) => Some(
+            state
+                .store
+                .employee(corp, &r)
+                .await?
+                .map_or(r, |e| e.open_user_id),
+        ),
+    };
     let filter = MessageFilter {
         corp_id: q.corp_id,
         app_id: q.app_id,
         recipient,
         msg_type: q.msg_type,
-        since: q.since,
-        until: q.until,
+        since: q
+            .since
+            .as_deref()
+            .map(|t| time_ms("since", t))
+            .transpose()?,
+        until: q
+            .until
+            .as_deref()
+            .map(|t| time_ms("until", t))
+            .transpose()?,
         revoked: q.revoked,
     };
     let (items, next) = state.store.list_messages(&filter, cursor, limit).await?;
     Ok(page(items, next))
+}
+
+/// A point in time given as epoch milliseconds, an RFC 3339 time, or a date (its UTC midnight):
+/// epoch milliseconds.
+pub fn time_ms(field: &str, text: &str) -> Result<i64, NativeError> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.timestamp_millis());
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_millis());
+    }
+    Err(NativeError::bad_request(format!(
+        "{field}: {text:?} is not a time; use epoch milliseconds (1764547200000), a date \
+         (2026-12-01, midnight UTC) or RFC 3339 (2026-12-01T08:00:00+08:00)"
+    )))
 }
 
 /// `GET /api/v1/messages/{messageId}`: raw request, normalized content, per-recipient state.
@@ -131,4 +171,31 @@ pub async fn get_inbox(
         .inbox(&corp_id, &employee.open_user_id, cursor, limit)
         .await?;
     Ok(page(items, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_epoch_milliseconds_dates_or_rfc3339() {
+        assert_eq!(time_ms("since", "1764547200000"), Ok(1_764_547_200_000));
+        assert_eq!(time_ms("since", "2025-12-01"), Ok(1_764_547_200_000));
+        assert_eq!(
+            time_ms("since", "2025-12-01T08:00:00+08:00"),
+            Ok(1_764_547_200_000)
+        );
+        assert_eq!(
+            time_ms("since", "2025-12-01T00:00:00.5Z"),
+            Ok(1_764_547_200_500)
+        );
+        for bad in ["2025-13-01", "yesterday", "2025-12-01 00:00", ""] {
+            let e = time_ms("until", bad).unwrap_err();
+            assert!(
+                e.message.starts_with("until: ") && e.message.contains("RFC 3339"),
+                "{bad}: {}",
+                e.message
+            );
+        }
+    }
 }

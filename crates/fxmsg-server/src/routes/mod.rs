@@ -14,7 +14,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use tower::{Service, ServiceBuilder};
 use tower_http::timeout::TimeoutLayer;
@@ -29,22 +29,38 @@ use crate::trace::trace_requests;
 /// Multipart framing allowed on top of the largest document.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
-/// The route table: compat routes, native `/api/v1`, health, each group with its own layers.
-pub fn router(state: AppState) -> Router {
-    let compat = Router::new()
-        .route(
+/// The Fxiaoke-compatible routes, in one table so that other parts (fault planning) can tell a
+/// real path from a mistyped one.
+fn compat_routes() -> [(&'static str, MethodRouter<AppState>); 10] {
+    [
+        (
             "/cgi/corpAccessToken/get/V2",
             post(token::get_corp_access_token),
-        )
-        .route("/oauth2.0/token", post(token::get_oauth_token))
-        .route("/cgi/appAccessToken/get", post(token::get_app_access_token))
-        .route("/cgi/message/send", post(message::send_message))
-        .route("/cgi/app/message/send", post(message::send_app_message))
-        .route("/cgi/app/message/revoke", post(message::revoke_message))
-        .route("/media/upload/message", post(media::upload_message_media))
-        .route("/media/upload", post(media::upload_media))
-        .route("/media/download", post(media::download_media))
-        .route("/media/delete", post(media::delete_media))
+        ),
+        ("/oauth2.0/token", post(token::get_oauth_token)),
+        ("/cgi/appAccessToken/get", post(token::get_app_access_token)),
+        ("/cgi/message/send", post(message::send_message)),
+        ("/cgi/app/message/send", post(message::send_app_message)),
+        ("/cgi/app/message/revoke", post(message::revoke_message)),
+        ("/media/upload/message", post(media::upload_message_media)),
+        ("/media/upload", post(media::upload_media)),
+        ("/media/download", post(media::download_media)),
+        ("/media/delete", post(media::delete_media)),
+    ]
+}
+
+/// The paths of the Fxiaoke-compatible routes.
+pub fn compat_paths() -> Vec<&'static str> {
+    compat_routes().into_iter().map(|(path, _)| path).collect()
+}
+
+/// The route table: compat routes, native `/api/v1`, health, each group with its own layers.
+pub fn router(state: AppState) -> Router {
+    let compat = compat_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(path, route)
+        })
         .route_layer(
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), metrics::record_requests))
@@ -70,7 +86,7 @@ pub fn router(state: AppState) -> Router {
             post(admin::create_employee).get(admin::list_employees),
         )
         .route(
-            "/corps/{corp_id}/employees/{open_user_id}",
+            "/corps/{corp_id}/employees/{employee}",
             axum::routing::patch(admin::update_employee),
         )
         .route(
@@ -87,6 +103,7 @@ pub fn router(state: AppState) -> Router {
                 .get(admin::list_faults)
                 .delete(admin::clear_faults),
         )
+        .route("/faults/{id}", axum::routing::delete(admin::delete_fault))
         .route("/messages", get(inspect::list_messages))
         .route("/messages/{message_id}", get(inspect::get_message))
         .route_layer(

@@ -277,6 +277,7 @@ async fn the_admin_cli_creates_and_lists_over_the_api() {
 
     let (corp, app) = (&server.demo.corp.corp_id, &server.demo.app.app.app_id);
     let employee = &server.employee(1).open_user_id;
+    let number = &server.employee(2).user_id;
     assert!(run(&["app", "disable", "--corp", corp, app])
         .await
         .status
@@ -291,6 +292,21 @@ async fn the_admin_cli_creates_and_lists_over_the_api() {
     let shown: serde_json::Value = serde_json::from_slice(&stopped.stdout).unwrap();
     assert_eq!(shown["status"], "stopped");
     assert!(run(&["employee", "activate", "--corp", corp, employee])
+        .await
+        .status
+        .success());
+    // An employee number works wherever an FSUID_ does.
+    let by_number = run(&["--json", "employee", "stop", "--corp", corp, number]).await;
+    let shown: serde_json::Value = serde_json::from_slice(&by_number.stdout).unwrap();
+    assert_eq!(shown["status"], "stopped", "{by_number:?}");
+    assert_eq!(shown["userId"], number.as_str());
+    let ghost = run(&["employee", "stop", "--corp", corp, "9999"]).await;
+    assert_eq!(ghost.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&ghost.stderr).contains("no employee 9999"),
+        "{ghost:?}"
+    );
+    assert!(run(&["employee", "activate", "--corp", corp, number])
         .await
         .status
         .success());
