@@ -12,8 +12,16 @@ use crate::cli::{
 };
 use crate::exit;
 
-pub async fn run(args: AdminArgs, json: bool) -> ExitCode {
-    let client = AdminClient::new(&args.url, &args.admin_token);
+pub async fn run(args: AdminArgs) -> ExitCode {
+    let json = args.output.json;
+    let Some(token) = &args.server.admin_token else {
+        eprintln!(
+            "fxmsg: missing --admin-token: pass it, or set FXMSG_ADMIN_TOKEN to the token the \
+             server printed at its first start"
+        );
+        return ExitCode::from(exit::USAGE);
+    };
+    let client = AdminClient::new(&args.server.url, token);
     match execute(&client, args.command).await {
         Ok(value) => {
             print(&value, json);
@@ -23,6 +31,7 @@ pub async fn run(args: AdminArgs, json: bool) -> ExitCode {
             eprintln!("fxmsg: {e}");
             ExitCode::from(match e {
                 Error::Transport(_) | Error::Decode(_) | Error::Io(_) => exit::TRANSPORT,
+                Error::Config(_) | Error::Invalid(_) => exit::USAGE,
                 _ => exit::API,
             })
         }
@@ -57,11 +66,11 @@ async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error>
             json(c.list_employees(&corp).await?)
         }
         AdminCommand::Employee(EmployeeCommand::Stop(e)) => json(
-            c.set_employee_status(&e.corp, &e.open_user_id, EmployeeStatus::Stopped)
+            c.set_employee_status(&e.corp, &e.employee, EmployeeStatus::Stopped)
                 .await?,
         ),
         AdminCommand::Employee(EmployeeCommand::Activate(e)) => json(
-            c.set_employee_status(&e.corp, &e.open_user_id, EmployeeStatus::Active)
+            c.set_employee_status(&e.corp, &e.employee, EmployeeStatus::Active)
                 .await?,
         ),
         AdminCommand::Service(ServiceCommand::Create { corp, name }) => {

@@ -15,7 +15,8 @@ use crate::connection::{finish, Failure};
 /// Uploads running at once.
 const PARALLEL_UPLOADS: usize = 4;
 
-pub async fn media(args: MediaArgs, json: bool) -> ExitCode {
+pub async fn media(args: MediaArgs) -> ExitCode {
+    let json = args.output.json;
     let result = async {
         match args.command {
             MediaCommand::Upload { kind, files } => {
@@ -127,7 +128,8 @@ async fn upload(
     Ok((Value::Array(value), text))
 }
 
-pub async fn revoke(args: RevokeArgs, json: bool) -> ExitCode {
+pub async fn revoke(args: RevokeArgs) -> ExitCode {
+    let json = args.output.json;
     let result = async {
         args.connection
             .client()?
@@ -142,7 +144,8 @@ pub async fn revoke(args: RevokeArgs, json: bool) -> ExitCode {
     finish(result, json)
 }
 
-pub async fn token(args: TokenArgs, json: bool) -> ExitCode {
+pub async fn token(args: TokenArgs) -> ExitCode {
+    let json = args.output.json;
     let result = async {
         let token = args.connection.client()?.access_token().await?;
         Ok((json!({"accessToken": token}), token))

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use fxmsg_server::Config;
 use fxmsg_server::LogFormat;
 
@@ -10,31 +11,107 @@ use crate::connection::Connection;
 
 /// fxmsg: a self-hosted Fxiaoke-compatible message platform.
 #[derive(Debug, Parser)]
-#[command(name = "fxmsg", version, about)]
+#[command(
+    name = "fxmsg",
+    version,
+    about,
+    arg_required_else_help = true,
+    after_help = "Examples:
+  fxmsg serve                                   start on 127.0.0.1:8080, data in ./fxmsg-data
+  fxmsg send text --to 1000 \"Deploy finished\"  send with the credentials in FXMSG_* variables
+  fxmsg admin corp list                         list corps (needs FXMSG_ADMIN_TOKEN)
+  fxmsg completions bash > ~/.local/share/bash-completion/completions/fxmsg"
+)]
 pub struct Cli {
-    /// Print JSON instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments; on a mistake prints clap's full error (which names the
+    /// argument, and suggests a close match) and exits with 2, on `--help` prints and exits 0.
+    pub fn parse_args() -> Cli {
+        let mut matches = command().get_matches();
+        Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// The command tree as parsed and as shown by `--help`: every option that must be given says
+/// so in its help line, which clap by itself only shows in the usage line.
+pub fn command() -> clap::Command {
+    fn mark_required(command: clap::Command) -> clap::Command {
+        command
+            .mut_args(|arg| {
+                if !arg.is_required_set() || arg.get_long().is_none() {
+                    return arg;
+                }
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                arg.help(format!("{help} [required]"))
+            })
+            .mut_subcommands(mark_required)
+    }
+    mark_required(Cli::command())
 }
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (zero configuration: ./fxmsg-data, 127.0.0.1:8080).
+    #[command(after_help = "Examples:
+  fxmsg serve                                       127.0.0.1:8080, data in ./fxmsg-data
+  fxmsg serve --listen :8080 --data-dir /var/lib/fxmsg   every interface
+  fxmsg serve --listen 127.0.0.1:0                  a free port (the banner shows it)
+  FXMSG_ADMIN_TOKEN=admin-secret fxmsg serve        choose the admin token (kept for later starts)")]
     Serve(ServeArgs),
     /// Manage corps, apps, employees and service accounts of a running server.
+    #[command(after_help = "Examples:
+  export FXMSG_ADMIN_TOKEN=…                       printed at the server's first start
+  fxmsg admin corp create --name Acme --ea acme
+  fxmsg admin employee create --corp FSCID_… --name \"Li Lei\"
+  fxmsg admin --json corp list")]
     Admin(AdminArgs),
     /// Send a message (text, composite or articles).
+    #[command(after_help = "Examples:
+  fxmsg send text --to 1000,1001 \"Deploy finished\"
+  fxmsg send composite --to 1000 --title Report --row Sales=42 --link-title Details --link-url https://example.com
+  fxmsg send articles --to 1000 --article \"title=Release 1.2,cover=@cover.png,url=https://example.com\"
+  fxmsg send text --file body.json")]
     Send(SendArgs),
     /// Upload, download or delete media.
+    #[command(after_help = "Examples:
+  fxmsg media upload cover.png banner.png           prints one mediaId per file
+  fxmsg media download MEDIA_ID -o cover.png
+  fxmsg media delete MEDIA_ID")]
     Media(MediaArgs),
     /// Revoke a message.
+    #[command(after_help = "Examples:
+  fxmsg revoke --service FSAID_… MESSAGE_ID")]
     Revoke(RevokeArgs),
     /// Print a current access token.
+    #[command(after_help = "Examples:
+  fxmsg token
+  curl -H \"authorization: Bearer $(fxmsg token)\" …")]
     Token(TokenArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  fxmsg completions bash > ~/.local/share/bash-completion/completions/fxmsg
+  fxmsg completions zsh > \"${fpath[1]}/_fxmsg\"
+  fxmsg completions fish > ~/.config/fish/completions/fxmsg.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// How client commands print.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct Output {
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 /// `fxmsg send`.
@@ -43,6 +120,9 @@ pub struct SendArgs {
     /// Server and credentials.
     #[command(flatten)]
     pub connection: Connection,
+    /// Output.
+    #[command(flatten)]
+    pub output: Output,
     /// What to send.
     #[command(subcommand)]
     pub kind: SendKind,
@@ -51,8 +131,9 @@ pub struct SendArgs {
 /// Flags every send takes.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// Recipient: an employee number or FSUID_… (repeat, or separate with commas).
-    #[arg(long = "to", value_delimiter = ',')]
+    /// Recipient: an employee number or FSUID_… (repeat, or separate with commas) [required
+    /// unless --file].
+    #[arg(long = "to", value_delimiter = ',', required_unless_present = "file")]
     pub to: Vec<String>,
     /// Send as this service account (FSAID_…).
     #[arg(long)]
@@ -66,6 +147,10 @@ pub struct Common {
 #[derive(Debug, Subcommand)]
 pub enum SendKind {
     /// A text message.
+    #[command(after_help = "Examples:
+  fxmsg send text --to 1000,1001 \"Deploy finished\"
+  fxmsg send text --to FSUID_… --service FSAID_… \"From the service account\"
+  fxmsg send text --file body.json              a whole Fxiaoke request body")]
     Text {
         /// Recipients and sender.
         #[command(flatten)]
@@ -74,6 +159,9 @@ pub enum SendKind {
         content: Option<String>,
     },
     /// A composite card.
+    #[command(after_help = "Examples:
+  fxmsg send composite --to 1000 --title \"Daily report\" --row Sales=42 --row Leads=7 \\
+    --link-title Details --link-url https://example.com/report")]
     Composite {
         /// Recipients and sender.
         #[command(flatten)]
@@ -98,6 +186,9 @@ pub enum SendKind {
         link_url: Option<String>,
     },
     /// 1..7 image-text articles.
+    #[command(after_help = "Examples:
+  fxmsg send articles --to 1000 --article \"title=Release 1.2,cover=@cover.png,url=https://example.com/1.2\"
+  fxmsg send articles --to 1000 --article \"title=Notice,cover=MEDIA_ID,text=Body text\"")]
     Articles {
         /// Recipients and sender.
         #[command(flatten)]
@@ -117,6 +208,9 @@ pub struct MediaArgs {
     /// Server and credentials.
     #[command(flatten)]
     pub connection: Connection,
+    /// Output.
+    #[command(flatten)]
+    pub output: Output,
     /// What to do.
     #[command(subcommand)]
     pub command: MediaCommand,
@@ -137,6 +231,10 @@ pub enum UploadKind {
 #[derive(Debug, Subcommand)]
 pub enum MediaCommand {
     /// Upload files; prints one mediaId per file.
+    #[command(after_help = "Examples:
+  fxmsg media upload cover.png banner.png
+  MEDIA_ID=$(fxmsg media upload cover.png | cut -d' ' -f1)
+  fxmsg media upload --kind document report.pdf")]
     Upload {
         /// Kind of upload.
         #[arg(long, value_enum, default_value_t = UploadKind::Message)]
@@ -146,6 +244,8 @@ pub enum MediaCommand {
         files: Vec<PathBuf>,
     },
     /// Download a file.
+    #[command(after_help = "Examples:
+  fxmsg media download MEDIA_ID -o cover.png")]
     Download {
         /// The mediaId.
         media_id: String,
@@ -154,6 +254,8 @@ pub enum MediaCommand {
         output: Option<PathBuf>,
     },
     /// Delete a file.
+    #[command(after_help = "Examples:
+  fxmsg media delete MEDIA_ID")]
     Delete {
         /// The mediaId.
         media_id: String,
@@ -166,6 +268,9 @@ pub struct RevokeArgs {
     /// Server and credentials.
     #[command(flatten)]
     pub connection: Connection,
+    /// Output.
+    #[command(flatten)]
+    pub output: Output,
     /// Service account that revokes (FSAID_…).
     #[arg(long)]
     pub service: String,
@@ -179,6 +284,9 @@ pub struct TokenArgs {
     /// Server and credentials.
     #[command(flatten)]
     pub connection: Connection,
+    /// Output.
+    #[command(flatten)]
+    pub output: Output,
 }
 
 /// `fxmsg serve`.
@@ -195,31 +303,69 @@ pub struct ServeArgs {
 /// `fxmsg admin`.
 #[derive(Debug, Args)]
 pub struct AdminArgs {
-    /// Base URL of the fxmsg server.
-    #[arg(long, env = "FXMSG_URL", default_value = "http://127.0.0.1:8080")]
-    pub url: String,
-    /// Admin token (printed by the server's first start, or set with FXMSG_ADMIN_TOKEN).
-    #[arg(long, env = "FXMSG_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: String,
+    /// Server and admin token.
+    #[command(flatten)]
+    pub server: AdminConnection,
+    /// Output.
+    #[command(flatten)]
+    pub output: Output,
     /// What to manage.
     #[command(subcommand)]
     pub command: AdminCommand,
+}
+
+/// Where `fxmsg admin` finds the server.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct AdminConnection {
+    /// Base URL of the fxmsg server.
+    #[arg(
+        long,
+        env = "FXMSG_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub url: String,
+    /// Admin token, printed at the server's first start or chosen with FXMSG_ADMIN_TOKEN
+    /// [required].
+    #[arg(long, env = "FXMSG_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    pub admin_token: Option<String>,
 }
 
 /// `fxmsg admin …` resources.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Corps (tenants).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  fxmsg admin corp create --name Acme --ea acme
+  fxmsg admin corp list"
+    )]
     Corp(CorpCommand),
     /// Apps of a corp.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  fxmsg admin app create --corp FSCID_… --name \"CI bot\"
+  fxmsg admin app disable --corp FSCID_… FSAID_…"
+    )]
     App(AppCommand),
     /// Employees of a corp.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  fxmsg admin employee create --corp FSCID_… --name \"Li Lei\"
+  fxmsg admin employee stop --corp FSCID_… 1005"
+    )]
     Employee(EmployeeCommand),
     /// Service accounts of a corp.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  fxmsg admin service create --corp FSCID_… --name \"Release notes\"
+  fxmsg admin service list --corp FSCID_…"
+    )]
     Service(ServiceCommand),
 }
 
@@ -227,6 +373,8 @@ pub enum AdminCommand {
 #[derive(Debug, Subcommand)]
 pub enum CorpCommand {
     /// Create a corp.
+    #[command(after_help = "Examples:
+  fxmsg admin corp create --name Acme --ea acme")]
     Create {
         /// Display name.
         #[arg(long)]
@@ -236,6 +384,9 @@ pub enum CorpCommand {
         ea: String,
     },
     /// List corps.
+    #[command(after_help = "Examples:
+  fxmsg admin corp list
+  fxmsg admin --json corp list")]
     List,
 }
 
@@ -243,6 +394,8 @@ pub enum CorpCommand {
 #[derive(Debug, Subcommand)]
 pub enum AppCommand {
     /// Create an app; its secrets are printed once.
+    #[command(after_help = "Examples:
+  fxmsg admin app create --corp FSCID_… --name \"CI bot\"")]
     Create {
         /// Corp id (FSCID_…).
         #[arg(long)]
@@ -252,14 +405,20 @@ pub enum AppCommand {
         name: String,
     },
     /// List a corp's apps.
+    #[command(after_help = "Examples:
+  fxmsg admin app list --corp FSCID_…")]
     List {
         /// Corp id.
         #[arg(long)]
         corp: String,
     },
     /// Enable an app.
+    #[command(after_help = "Examples:
+  fxmsg admin app enable --corp FSCID_… FSAID_…")]
     Enable(AppRef),
     /// Disable an app (its calls get 20021).
+    #[command(after_help = "Examples:
+  fxmsg admin app disable --corp FSCID_… FSAID_…")]
     Disable(AppRef),
 }
 
@@ -277,6 +436,9 @@ pub struct AppRef {
 #[derive(Debug, Subcommand)]
 pub enum EmployeeCommand {
     /// Create an active employee.
+    #[command(after_help = "Examples:
+  fxmsg admin employee create --corp FSCID_… --name \"Li Lei\"            next free number from 1000
+  fxmsg admin employee create --corp FSCID_… --name \"Han Meimei\" --user-id 2001")]
     Create {
         /// Corp id.
         #[arg(long)]
@@ -289,14 +451,21 @@ pub enum EmployeeCommand {
         user_id: Option<String>,
     },
     /// List a corp's employees.
+    #[command(after_help = "Examples:
+  fxmsg admin employee list --corp FSCID_…")]
     List {
         /// Corp id.
         #[arg(long)]
         corp: String,
     },
     /// Stop an employee: no more deliveries.
+    #[command(after_help = "Examples:
+  fxmsg admin employee stop --corp FSCID_… 1005
+  fxmsg admin employee stop --corp FSCID_… FSUID_…")]
     Stop(EmployeeRef),
     /// Re-activate an employee.
+    #[command(after_help = "Examples:
+  fxmsg admin employee activate --corp FSCID_… 1005")]
     Activate(EmployeeRef),
 }
 
@@ -306,14 +475,16 @@ pub struct EmployeeRef {
     /// Corp id.
     #[arg(long)]
     pub corp: String,
-    /// Open user id (FSUID_…).
-    pub open_user_id: String,
+    /// The employee: an employee number or FSUID_….
+    pub employee: String,
 }
 
 /// `fxmsg admin service …`
 #[derive(Debug, Subcommand)]
 pub enum ServiceCommand {
     /// Create a service account.
+    #[command(after_help = "Examples:
+  fxmsg admin service create --corp FSCID_… --name \"Release notes\"")]
     Create {
         /// Corp id.
         #[arg(long)]
@@ -323,9 +494,82 @@ pub enum ServiceCommand {
         name: String,
     },
     /// List a corp's service accounts.
+    #[command(after_help = "Examples:
+  fxmsg admin service list --corp FSCID_…")]
     List {
         /// Corp id.
         #[arg(long)]
         corp: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and subcommand, with its path from the root.
+    fn all(command: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        out.push((path.clone(), command.clone()));
+        for sub in command.get_subcommands() {
+            all(sub, format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        command().debug_assert();
+    }
+
+    /// `--help` of every command ends with examples, and each example starts with `fxmsg`
+    /// followed by the command's own path (or sets a variable first).
+    #[test]
+    fn every_command_has_examples_in_its_help() {
+        let mut commands = Vec::new();
+        all(&command(), "fxmsg".into(), &mut commands);
+        assert!(commands.len() > 25, "{}", commands.len());
+        for (path, command) in commands {
+            if path.ends_with(" help") {
+                continue;
+            }
+            let after = command
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(after.starts_with("Examples:\n"), "{path} has no examples");
+            let own = path.trim_start_matches("fxmsg").trim();
+            let shown = after
+                .lines()
+                .skip(1)
+                .any(|line| line.trim_start().starts_with(&format!("fxmsg {own}")));
+            assert!(shown, "{path}: no example runs it:\n{after}");
+        }
+    }
+
+    #[test]
+    fn required_options_say_so_in_their_help() {
+        let help = |args: &[&str]| {
+            let mut command = command();
+            let e = command
+                .try_get_matches_from_mut(args.iter().copied())
+                .unwrap_err();
+            e.render().to_string()
+        };
+        let corp = help(&["fxmsg", "admin", "corp", "create", "--help"]);
+        assert!(corp.contains("Display name [required]"), "{corp}");
+        let revoke = help(&["fxmsg", "revoke", "--help"]);
+        assert!(
+            revoke.contains("[required]") && revoke.contains("Connection:"),
+            "{revoke}"
+        );
+        let serve = help(&["fxmsg", "serve", "--help"]);
+        let flag = |help: &str, flag: &str| {
+            help.lines()
+                .any(|l| l.trim_start().split([' ', '\t']).next() == Some(flag))
+        };
+        assert!(flag(&serve, "--listen"), "{serve}");
+        assert!(
+            !flag(&serve, "--json") && !flag(&serve, "--app-id"),
+            "{serve}"
+        );
+    }
 }

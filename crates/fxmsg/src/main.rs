@@ -11,9 +11,6 @@ mod serve;
 
 use std::process::ExitCode;
 
-use clap::error::ErrorKind;
-use clap::Parser;
-
 use cli::{Cli, Command};
 
 /// Exit codes: scripts can tell a usage mistake from an API refusal from a network failure.
@@ -27,10 +24,11 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return usage_error(e),
-    };
+    let cli = Cli::parse_args();
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(shell, &mut cli::command(), "fxmsg", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,33 +42,12 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
-            Command::Admin(args) => admin::run(args, cli.json).await,
-            Command::Send(args) => send::run(args, cli.json).await,
-            Command::Media(args) => calls::media(args, cli.json).await,
-            Command::Revoke(args) => calls::revoke(args, cli.json).await,
-            Command::Token(args) => calls::token(args, cli.json).await,
+            Command::Admin(args) => admin::run(args).await,
+            Command::Send(args) => send::run(args).await,
+            Command::Media(args) => calls::media(args).await,
+            Command::Revoke(args) => calls::revoke(args).await,
+            Command::Token(args) => calls::token(args).await,
+            Command::Completions { .. } => unreachable!("handled before the runtime starts"),
         }
     })
-}
-
-/// Help and version print as clap renders them; a usage mistake becomes one line that says what is
-/// wrong and where to look, with exit code 2.
-fn usage_error(e: clap::Error) -> ExitCode {
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        let _ = e.print();
-        return ExitCode::SUCCESS;
-    }
-    let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .next()
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
-    eprintln!("fxmsg: {first}; see --help");
-    ExitCode::from(exit::USAGE)
 }

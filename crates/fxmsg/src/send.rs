@@ -9,7 +9,8 @@ use crate::calls::check_file;
 use crate::cli::{Common, SendArgs, SendKind};
 use crate::connection::{finish, Failure};
 
-pub async fn run(args: SendArgs, json: bool) -> ExitCode {
+pub async fn run(args: SendArgs) -> ExitCode {
+    let json = args.output.json;
     finish(send(args).await, json)
 }
 

@@ -38,6 +38,21 @@ fn json_out(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
 }
 
+/// Asserts clap's refusal of the command line: exit 2, and an error that names `needle` (the
+/// argument to change) and the usage, with a pointer to `--help`.
+fn assert_usage(o: &Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = stderr(o);
+    assert!(
+        err.starts_with("error: ") && err.contains(needle),
+        "{needle:?} in {err}"
+    );
+    assert!(
+        err.contains("Usage: fxmsg") && err.contains("--help"),
+        "{err}"
+    );
+}
+
 /// Asserts a refusal before sending: exit 2 and a one-line message naming `needle`.
 fn assert_refused(o: &Output, needle: &str) {
     assert_eq!(o.status.code(), Some(2), "{o:?}");
@@ -76,8 +91,8 @@ async fn send_commands_deliver_every_message_type() {
     let card = fxmsg(
         &server,
         &[
-            "--json",
             "send",
+            "--json",
             "composite",
             "--to",
             "1000",
@@ -107,8 +122,8 @@ async fn send_commands_deliver_every_message_type() {
     let articles = fxmsg(
         &server,
         &[
-            "--json",
             "send",
+            "--json",
             "articles",
             "--to",
             "1000",
@@ -145,7 +160,7 @@ async fn send_commands_deliver_every_message_type() {
     .unwrap();
     let from_file = fxmsg(
         &server,
-        &["--json", "send", "text", "--file", body.to_str().unwrap()],
+        &["send", "text", "--json", "--file", body.to_str().unwrap()],
     )
     .await;
     let id = json_out(&from_file)["messageId"]
@@ -170,7 +185,7 @@ async fn media_revoke_and_token_commands_work_end_to_end() {
             path.to_str().unwrap().to_owned()
         })
         .collect();
-    let mut args = vec!["--json", "media", "upload"];
+    let mut args = vec!["media", "--json", "upload"];
     args.extend(files.iter().map(String::as_str));
     let uploaded = json_out(&fxmsg(&server, &args).await);
     assert_eq!(uploaded.as_array().unwrap().len(), 3);
@@ -199,7 +214,7 @@ async fn media_revoke_and_token_commands_work_end_to_end() {
         "an API refusal exits 3: {gone:?}"
     );
 
-    let sent = json_out(&fxmsg(&server, &["--json", "send", "text", "--to", "1000", "bye"]).await);
+    let sent = json_out(&fxmsg(&server, &["send", "text", "--to", "1000", "--json", "bye"]).await);
     let id = sent["messageId"].as_str().unwrap();
     let revoke = fxmsg(&server, &["revoke", "--service", server.service_id(), id]).await;
     assert!(revoke.status.success(), "{revoke:?}");
@@ -263,8 +278,11 @@ async fn bad_input_is_refused_in_one_line_before_anything_is_sent() {
         .await,
         "limited to 5242880",
     );
-    assert_refused(&fxmsg(&server, &["send", "text", "hello"]).await, "--to");
-    assert_refused(
+    assert_usage(
+        &fxmsg(&server, &["send", "text", "hello"]).await,
+        "--to <TO>",
+    );
+    assert_usage(
         &fxmsg(
             &server,
             &["send", "text", "--to", "1000", "--title", "x", "hello"],

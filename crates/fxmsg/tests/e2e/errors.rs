@@ -1,6 +1,7 @@
 //! Every error a user can see names the thing to change: the path, the address, the field, the
 //! argument. One test per place a newcomer met an error that did not.
 
+use std::process::Output;
 use std::sync::Arc;
 
 use fxmsg_client::admin::{AdminClient, MessageQuery};
@@ -356,4 +357,83 @@ async fn sdk_errors_say_what_is_wrong_with_the_url() {
     let admin = AdminClient::new("localhost", ADMIN_TOKEN);
     let e = admin.list_corps().await.unwrap_err();
     assert!(matches!(e, Error::Config(_)), "{e}");
+}
+
+/// Runs `fxmsg ARGS` with no FXMSG_* settings from the environment.
+async fn bare(args: &[&str]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_fxmsg"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    command.output().await.unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn command_line_mistakes_name_the_argument_and_exit_2() {
+    for (args, needle) in [
+        (&["revoke", "3278896a"][..], "--service <SERVICE>"),
+        (&["media", "download"][..], "<MEDIA_ID>"),
+        (&["admin", "corp", "create", "--name", "x"][..], "--ea <EA>"),
+        (&["sned"][..], "a similar subcommand exists: 'send'"),
+        (
+            &["send", "text", "--too", "1000"][..],
+            "a similar argument exists: '--to'",
+        ),
+        (&["serve", "--json"][..], "unexpected argument '--json'"),
+        (&["serve", "--listen", "8080"][..], "HOST:PORT"),
+    ] {
+        let o = bare(args).await;
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {o:?}");
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("error: ") && err.contains(needle),
+            "{args:?}: {needle:?} in {err}"
+        );
+    }
+    let no_token = bare(&["admin", "corp", "list"]).await;
+    assert_eq!(no_token.status.code(), Some(2));
+    assert!(
+        stderr(&no_token).contains("missing --admin-token")
+            && stderr(&no_token).contains("FXMSG_ADMIN_TOKEN"),
+        "{no_token:?}"
+    );
+    let bad_url = bare(&[
+        "admin",
+        "--url",
+        "localhost:8080",
+        "--admin-token",
+        "x",
+        "corp",
+        "list",
+    ])
+    .await;
+    assert_eq!(bad_url.status.code(), Some(2), "{bad_url:?}");
+    assert!(
+        stderr(&bad_url).contains("base URL \"localhost:8080\""),
+        "{bad_url:?}"
+    );
+    // Bare `fxmsg` is a usage mistake: help on stderr, exit 2.
+    let nothing = bare(&[]).await;
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(stderr(&nothing).contains("Usage: fxmsg <COMMAND>"));
+    let help = bare(&["--help"]).await;
+    assert_eq!(help.status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = bare(&["completions", shell]).await;
+        assert!(o.status.success(), "{shell}: {o:?}");
+        let script = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            script.contains("fxmsg") && script.contains("revoke") && script.contains("--service"),
+            "{shell}"
+        );
+    }
 }
