@@ -9,9 +9,13 @@ use std::str::FromStr;
 /// `fxmsg serve` settings.
 #[derive(Clone, clap::Args)]
 pub struct Config {
-    /// Address to listen on: HOST:PORT (a name such as localhost is resolved), [IPv6]:PORT, or
-    /// :PORT for every interface. Port 0 picks a free port; the banner shows it.
-    #[arg(long, env = "FXMSG_LISTEN", default_value = "127.0.0.1:8080")]
+    /// Address to listen on: HOST:PORT, an IPv6 address in brackets with its port, or :PORT.
+    #[arg(
+        long,
+        env = "FXMSG_LISTEN",
+        default_value = "127.0.0.1:8080",
+        help = "Address to listen on: HOST:PORT (a name such as localhost is resolved), [IPv6]:PORT, or :PORT for every interface. Port 0 picks a free port; the banner shows it"
+    )]
     pub listen: Listen,
     /// Directory for the SQLite database, the media files and the token key.
     #[arg(long, env = "FXMSG_DATA_DIR", default_value = "./fxmsg-data")]

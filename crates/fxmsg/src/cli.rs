@@ -131,9 +131,13 @@ pub struct SendArgs {
 /// Flags every send takes.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// Recipient: an employee number or FSUID_… (repeat, or separate with commas) [required
-    /// unless --file].
-    #[arg(long = "to", value_delimiter = ',', required_unless_present = "file")]
+    /// Recipient: an employee number or FSUID_… (repeat, or separate with commas).
+    #[arg(
+        long = "to",
+        value_delimiter = ',',
+        required_unless_present = "file",
+        help = "Recipient: an employee number or FSUID_… (repeat, or separate with commas) [required unless --file]"
+    )]
     pub to: Vec<String>,
     /// Send as this service account (FSAID_…).
     #[arg(long)]
@@ -326,9 +330,14 @@ pub struct AdminConnection {
         global = true
     )]
     pub url: String,
-    /// Admin token, printed at the server's first start or chosen with FXMSG_ADMIN_TOKEN
-    /// [required].
-    #[arg(long, env = "FXMSG_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    /// Admin token, printed at the server's first start or chosen with FXMSG_ADMIN_TOKEN.
+    #[arg(
+        long,
+        env = "FXMSG_ADMIN_TOKEN",
+        hide_env_values = true,
+        global = true,
+        help = "Admin token, printed at the server's first start or chosen with FXMSG_ADMIN_TOKEN [required]"
+    )]
     pub admin_token: Option<String>,
 }
 
