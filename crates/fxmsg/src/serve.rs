@@ -61,6 +61,25 @@ fn banner(out: &mut String, base: &str, data_dir: &str, boot: &Bootstrap) {
             e.user_id, e.open_user_id, e.name
         );
     }
+    // The names the CLI, the SDK quick start and the README's walk-throughs read.
+    let _ = writeln!(
+        out,
+        "\nFor the README's walk-throughs, paste into the shell you follow them in:\n"
+    );
+    let _ = writeln!(out, "export FXMSG_URL={base}");
+    if let Some(token) = &boot.admin_token {
+        let _ = writeln!(out, "export FXMSG_ADMIN_TOKEN={token}");
+    }
+    let _ = writeln!(
+        out,
+        "export FXMSG_APP_ID={} FXMSG_APP_SECRET={} FXMSG_PERMANENT_CODE={}",
+        demo.app.app.app_id, demo.app.app_secret, demo.app.permanent_code
+    );
+    let _ = writeln!(
+        out,
+        "export CORP_ID={} SERVICE_ID={}",
+        demo.corp.corp_id, demo.service_account.service_id
+    );
     let _ = writeln!(out,
         "\nSend a text message to employee 1000:\n\n\
 TOKEN=$(curl -s -X POST {base}/cgi/corpAccessToken/get/V2 -H 'content-type: application/json' \\\n  \

@@ -13,5 +13,6 @@ mod media;
 mod messages;
 mod native;
 mod operations;
+mod readme;
 mod sdk;
 mod seeds;
