@@ -207,10 +207,13 @@ pub struct MessageDetail {
 pub struct Delivery {
     /// Recipient, `FSUID_…`.
     pub open_user_id: String,
-    /// `delivered` or `revoked`.
+    /// `delivered`, `read` (the recipient opened it) or `revoked`.
     pub state: String,
     /// Unix milliseconds.
     pub delivered_at: i64,
+    /// When the recipient opened it (unix milliseconds).
+    #[serde(default)]
+    pub read_at: Option<i64>,
     /// Unix milliseconds.
     pub revoked_at: Option<i64>,
 }
@@ -232,8 +235,11 @@ pub struct InboxItem {
     /// The message.
     #[serde(flatten)]
     pub message: Message,
-    /// This recipient's delivery state.
+    /// This recipient's delivery state: `delivered`, `read` or `revoked`.
     pub state: String,
+    /// When this recipient opened it (unix milliseconds).
+    #[serde(default)]
+    pub read_at: Option<i64>,
 }
 
 /// `POST /api/v1/faults`: make the next `times` calls to `path` fail, to test client retry and
@@ -273,4 +279,73 @@ pub struct Fault {
     pub drop_response: bool,
     /// Calls still to be affected.
     pub remaining: u32,
+}
+
+/// What an [`Event`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// A message was sent (committed with its inbox rows).
+    Message,
+    /// A message was revoked for every recipient.
+    Revoke,
+    /// A recipient opened a message.
+    Read,
+}
+
+impl EventKind {
+    /// The SSE `event:` name and the stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Message => "message",
+            EventKind::Revoke => "revoke",
+            EventKind::Read => "read",
+        }
+    }
+
+    /// The kind spelled `name`.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        match name {
+            "message" => Some(EventKind::Message),
+            "revoke" => Some(EventKind::Revoke),
+            "read" => Some(EventKind::Read),
+            _ => None,
+        }
+    }
+}
+
+/// One committed change in a corp's event log, as the streams carry it (the SSE `data:`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// Position in the corp's log: from 1, in commit order, without gaps. The SSE `id:` of a
+    /// corp's stream and of an employee's.
+    pub seq: i64,
+    /// Position in the log of every corp, also without gaps: the SSE `id:` of the stream of
+    /// all corps.
+    pub global_seq: i64,
+    /// What happened.
+    pub kind: EventKind,
+    /// The corp it happened in.
+    pub corp_id: String,
+    /// The message it is about.
+    pub message_id: String,
+    /// The reader, for `read`.
+    pub open_user_id: Option<String>,
+    /// When (unix milliseconds).
+    pub at: i64,
+    /// The message, normalized, as it was after the change.
+    pub message: Message,
+}
+
+/// The `data:` of a stream's first event (`open`) and of a `reset`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamHead {
+    /// The newest sequence number in the stream's log when it was sent; a client that has seen
+    /// this one is up to date. Live events follow.
+    pub head: i64,
+    /// For `reset`: why the client must refetch (its position was pruned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }

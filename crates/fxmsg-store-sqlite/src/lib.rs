@@ -27,16 +27,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cache::CacheMap;
 use fxmsg_api::native::{
-    App, Corp, Employee, EmployeeStatus, InboxItem, Message, MessageDetail, ServiceAccount,
+    App, Corp, Employee, EmployeeStatus, Event, InboxItem, Message, MessageDetail, ServiceAccount,
 };
 use fxmsg_store::{
-    AppRecord, Cursor, IdempotencyKey, InsertOutcome, MediaRecord, MessageFilter, NewMessage,
-    Result, RevokeOutcome, Store, StoreError, TokenKind, TokenRecord,
+    AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LogState, MediaRecord,
+    MessageFilter, NewMessage, ReadOutcome, Result, RevokeOutcome, Store, StoreError, TokenKind,
+    TokenRecord,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::ConnectOptions;
+use tokio::sync::broadcast;
 use writer::Writer;
 
 /// SQLite-backed store.
@@ -463,6 +465,45 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<(Vec<InboxItem>, Option<Cursor>)> {
         messages::inbox(&self.reader, corp_id, open_user_id, cursor, limit).await
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.writer.subscribe()
+    }
+    async fn events_after(&self, scope: &EventScope, after: i64, limit: u32) -> Result<Vec<Event>> {
+        messages::events_after(&self.reader, scope, after, limit).await
+    }
+    async fn event_log(&self, scope: &EventScope) -> Result<LogState> {
+        messages::event_log(&self.reader, scope).await
+    }
+    async fn prune_events(&self, before: i64, limit: u32) -> Result<(u64, bool)> {
+        let deleted = self
+            .write(move |c| messages::prune_events(c, before, limit))
+            .await?;
+        Ok((deleted, deleted < u64::from(limit)))
+    }
+    async fn mark_read(
+        &self,
+        corp_id: &str,
+        open_user_id: &str,
+        message_id: &str,
+        now: i64,
+    ) -> Result<ReadOutcome> {
+        let (corp_id, open_user_id, message_id) = (
+            corp_id.to_owned(),
+            open_user_id.to_owned(),
+            message_id.to_owned(),
+        );
+        self.write(move |c| messages::mark_read(c, &corp_id, &open_user_id, &message_id, now))
+            .await
+    }
+    async fn messages_after(
+        &self,
+        filter: &MessageFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Message)>> {
+        messages::after(&self.reader, filter, after, limit).await
     }
 
     async fn insert_media(&self, media: &MediaRecord) -> Result<()> {

@@ -1,9 +1,9 @@
 //! Messages, their inbox rows (deliveries) and idempotency keys.
 
-use fxmsg_api::native::{Delivery, InboxItem, Message, MessageDetail};
+use fxmsg_api::native::{Delivery, Event, EventKind, InboxItem, Message, MessageDetail};
 use fxmsg_store::{
-    delivery_state, Cursor, IdempotencyKey, InsertOutcome, MessageFilter, NewMessage, Result,
-    RevokeOutcome, StoreError,
+    delivery_state, Cursor, EventScope, IdempotencyKey, InsertOutcome, LogState, MessageFilter,
+    NewMessage, ReadOutcome, Result, RevokeOutcome, StoreError,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
@@ -40,12 +40,8 @@ fn message_from(row: &SqliteRow) -> Result<Message> {
     })
 }
 
-pub async fn list(
-    db: &SqlitePool,
-    f: &MessageFilter,
-    cursor: Option<Cursor>,
-    limit: u32,
-) -> Result<(Vec<Message>, Option<Cursor>)> {
+/// `SELECT m.* FROM messages AS m` with `f`'s conditions, ready for more.
+fn filtered(f: &MessageFilter) -> QueryBuilder<'_, Sqlite> {
     let mut q: QueryBuilder<Sqlite> =
         QueryBuilder::new("SELECT m.* FROM messages AS m WHERE 1 = 1");
     if let Some(corp) = &f.corp_id {
@@ -73,6 +69,24 @@ pub async fn list(
         Some(false) => q.push(" AND m.revoked_at IS NULL"),
         None => &mut q,
     };
+    if let Some(text) = &f.text {
+        // Any string of the content, as `MessageFilter::matches` reads it; never the keys.
+        q.push(
+            " AND EXISTS (SELECT 1 FROM json_tree(m.content) WHERE type = 'text' AND instr(value, ",
+        )
+        .push_bind(text)
+        .push(") > 0)");
+    }
+    q
+}
+
+pub async fn list(
+    db: &SqlitePool,
+    f: &MessageFilter,
+    cursor: Option<Cursor>,
+    limit: u32,
+) -> Result<(Vec<Message>, Option<Cursor>)> {
+    let mut q = filtered(f);
     if let Some(Cursor(seq)) = cursor {
         q.push(" AND m.seq < ").push_bind(seq);
     }
@@ -80,6 +94,22 @@ pub async fn list(
         .push_bind(i64::from(limit) + 1);
     let rows = q.build().fetch_all(db).await.map_err(backend)?;
     page(&rows, limit, message_from)
+}
+
+/// Messages matching `f` after position `after`, oldest first, with their positions.
+pub async fn after(
+    db: &SqlitePool,
+    f: &MessageFilter,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<(i64, Message)>> {
+    let mut q = filtered(f);
+    q.push(" AND m.seq > ").push_bind(after);
+    q.push(" ORDER BY m.seq LIMIT ").push_bind(i64::from(limit));
+    let rows = q.build().fetch_all(db).await.map_err(backend)?;
+    rows.iter()
+        .map(|row| Ok((row.get("seq"), message_from(row)?)))
+        .collect()
 }
 
 /// Cuts a `limit + 1` fetch to `limit` items and the cursor of the last one, if more remain.
@@ -112,7 +142,7 @@ pub async fn detail(
     let Some(row) = row else { return Ok(None) };
     // Inbox rows are keyed by employee, so they are found through the message's recipients.
     let deliveries = sqlx::query(
-        "SELECT d.open_user_id, d.delivered_at, d.revoked_at
+        "SELECT d.open_user_id, d.delivered_at, d.read_at, d.revoked_at
            FROM json_each(?) AS r CROSS JOIN deliveries AS d
              ON d.corp_id = ? AND d.open_user_id = r.value AND d.message_seq = ?
           ORDER BY d.open_user_id",
@@ -125,11 +155,13 @@ pub async fn detail(
     .map_err(backend)?
     .iter()
     .map(|d| {
-        let revoked_at: Option<i64> = d.get("revoked_at");
+        let (revoked_at, read_at): (Option<i64>, Option<i64>) =
+            (d.get("revoked_at"), d.get("read_at"));
         Delivery {
             open_user_id: d.get("open_user_id"),
-            state: delivery_state(revoked_at).into(),
+            state: delivery_state(revoked_at, read_at).into(),
             delivered_at: d.get("delivered_at"),
+            read_at,
             revoked_at,
         }
     })
@@ -149,7 +181,7 @@ pub async fn inbox(
     limit: u32,
 ) -> Result<(Vec<InboxItem>, Option<Cursor>)> {
     let rows = sqlx::query(
-        "SELECT m.*, d.revoked_at AS delivery_revoked_at
+        "SELECT m.*, d.revoked_at AS delivery_revoked_at, d.read_at AS delivery_read_at
            FROM deliveries AS d JOIN messages AS m ON m.seq = d.message_seq
           WHERE d.corp_id = ? AND d.open_user_id = ? AND d.message_seq < ?
           ORDER BY d.message_seq DESC LIMIT ?",
@@ -162,9 +194,11 @@ pub async fn inbox(
     .await
     .map_err(backend)?;
     page(&rows, limit, |row| {
+        let read_at = row.get("delivery_read_at");
         Ok(InboxItem {
             message: message_from(row)?,
-            state: delivery_state(row.get("delivery_revoked_at")).into(),
+            state: delivery_state(row.get("delivery_revoked_at"), read_at).into(),
+            read_at,
         })
     })
 }
@@ -255,6 +289,7 @@ pub fn insert(
             .execute(params![m.corp_id, user, seq, m.created_at])
             .map_err(error)?;
     }
+    db.log_event(EventKind::Message, m, seq, None, m.created_at)?;
     Ok(InsertOutcome::Inserted)
 }
 
@@ -319,7 +354,7 @@ fn replay(db: &Connection, m: &Message, key: &IdempotencyKey) -> Result<Option<I
 }
 
 pub fn revoke(
-    db: &Connection,
+    db: &mut Db<'_>,
     corp_id: &str,
     service_id: &str,
     message_id: &str,
@@ -347,5 +382,221 @@ pub fn revoke(
     )
     .and_then(|mut s| s.execute(params![now, corp_id, recipients, seq]))
         .map_err(error)?;
+    let message = message_at(db, seq)?;
+    db.log_event(EventKind::Revoke, &message, seq, None, now)?;
     Ok(RevokeOutcome::Revoked)
+}
+
+/// The message stored as `seq`, read by the writer.
+fn message_at(db: &Connection, seq: i64) -> Result<Message> {
+    let (mut message, [content, recipients, invalid_users]) = db
+        .prepare_cached(
+            "SELECT message_id, corp_id, app_id, service_id, msg_type, content, recipients,
+                    invalid_users, third_trace_id, trace_id, created_at, revoked_at
+               FROM messages WHERE seq = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([seq], |r| {
+                Ok((
+                    Message {
+                        message_id: r.get(0)?,
+                        corp_id: r.get(1)?,
+                        app_id: r.get(2)?,
+                        service_id: r.get(3)?,
+                        msg_type: r.get(4)?,
+                        content: Value::Null,
+                        recipients: Vec::new(),
+                        invalid_users: Vec::new(),
+                        third_trace_id: r.get(8)?,
+                        trace_id: r.get(9)?,
+                        created_at: r.get(10)?,
+                        revoked_at: r.get(11)?,
+                    },
+                    [r.get::<_, String>(5)?, r.get(6)?, r.get(7)?],
+                ))
+            })
+        })
+        .map_err(error)?;
+    message.content = decode("content", &content)?;
+    message.recipients = decode("recipients", &recipients)?;
+    message.invalid_users = decode("invalid_users", &invalid_users)?;
+    Ok(message)
+}
+
+/// Marks the employee's delivery of the message read, once, and logs the `read` event.
+pub fn mark_read(
+    db: &mut Db<'_>,
+    corp_id: &str,
+    open_user_id: &str,
+    message_id: &str,
+    now: i64,
+) -> Result<ReadOutcome> {
+    let found: Option<(i64, Option<i64>)> = db
+        .prepare_cached(
+            "SELECT d.message_seq, d.read_at
+               FROM messages AS m JOIN deliveries AS d
+                 ON d.corp_id = m.corp_id AND d.open_user_id = ?2 AND d.message_seq = m.seq
+              WHERE m.corp_id = ?1 AND m.message_id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![corp_id, open_user_id, message_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(error)?;
+    let Some((seq, read_at)) = found else {
+        return Ok(ReadOutcome::NotFound);
+    };
+    if let Some(at) = read_at {
+        return Ok(ReadOutcome::AlreadyRead(at));
+    }
+    db.prepare_cached(
+        "UPDATE deliveries SET read_at = ?1 WHERE corp_id = ?2 AND open_user_id = ?3 AND message_seq = ?4",
+    )
+    .and_then(|mut s| s.execute(params![now, corp_id, open_user_id, seq]))
+    .map_err(error)?;
+    let message = message_at(db, seq)?;
+    db.log_event(EventKind::Read, &message, seq, Some(open_user_id), now)?;
+    Ok(ReadOutcome::Read(now))
+}
+
+/// The scope's events after `after`, oldest first, each with its message as it is now (and, for a
+/// `message` event, as it was when sent: not yet revoked).
+pub async fn events_after(
+    db: &SqlitePool,
+    scope: &EventScope,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<Event>> {
+    const COLUMNS: &str =
+        "SELECT e.global_seq, e.seq AS event_seq, e.kind, e.open_user_id, e.created_at AS at, m.*
+                             FROM events AS e JOIN messages AS m ON m.seq = e.message_seq";
+    let limit = i64::from(limit);
+    let rows = match scope {
+        EventScope::All => {
+            sqlx::query(&format!(
+                "{COLUMNS} WHERE e.global_seq > ? ORDER BY e.global_seq LIMIT ?"
+            ))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(db)
+            .await
+        }
+        EventScope::Corp(corp) => {
+            sqlx::query(&format!(
+                "{COLUMNS} WHERE e.corp_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?"
+            ))
+            .bind(corp)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(db)
+            .await
+        }
+        EventScope::Employee {
+            corp_id,
+            open_user_id,
+        } => {
+            sqlx::query(&format!(
+                "{COLUMNS} JOIN deliveries AS d
+                   ON d.corp_id = e.corp_id AND d.open_user_id = ? AND d.message_seq = e.message_seq
+                WHERE e.corp_id = ? AND e.seq > ? AND (e.kind <> 'read' OR e.open_user_id = d.open_user_id)
+                ORDER BY e.seq LIMIT ?"
+            ))
+            .bind(open_user_id)
+            .bind(corp_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(db)
+            .await
+        }
+    }
+    .map_err(backend)?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.get("kind");
+            let kind = EventKind::parse(&kind).ok_or_else(|| {
+                StoreError::Backend(format!("events.kind {kind:?} is not a kind"))
+            })?;
+            let mut message = message_from(row)?;
+            if kind == EventKind::Message {
+                message.revoked_at = None;
+            }
+            Ok(Event {
+                seq: row.get("event_seq"),
+                global_seq: row.get("global_seq"),
+                kind,
+                corp_id: message.corp_id.clone(),
+                message_id: message.message_id.clone(),
+                open_user_id: row.get("open_user_id"),
+                at: row.get("at"),
+                message,
+            })
+        })
+        .collect()
+}
+
+/// The scope's newest position and pruning watermark.
+pub async fn event_log(db: &SqlitePool, scope: &EventScope) -> Result<LogState> {
+    let (head, watermark_key) = match scope {
+        EventScope::All => (
+            sqlx::query_scalar("SELECT coalesce(max(global_seq), 0) FROM events")
+                .fetch_one(db)
+                .await,
+            "",
+        ),
+        EventScope::Corp(corp) | EventScope::Employee { corp_id: corp, .. } => (
+            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM events WHERE corp_id = ?")
+                .bind(corp)
+                .fetch_one(db)
+                .await,
+            corp.as_str(),
+        ),
+    };
+    let pruned_through: Option<i64> =
+        sqlx::query_scalar("SELECT pruned_through FROM event_watermarks WHERE corp_id = ?")
+            .bind(watermark_key)
+            .fetch_optional(db)
+            .await
+            .map_err(backend)?;
+    Ok(LogState {
+        head: head.map_err(backend)?,
+        pruned_through: pruned_through.unwrap_or(0),
+    })
+}
+
+/// One pruning step: deletes up to `limit` of the oldest events created before `before`, never
+/// a corp's newest nor the newest of all (numbering continues from those), and raises the
+/// watermarks to what it deleted. Returns how many it deleted.
+pub fn prune_events(db: &Connection, before: i64, limit: u32) -> Result<u64> {
+    let doomed: Vec<(i64, String, i64)> = db
+        .prepare_cached(
+            "SELECT e.global_seq, e.corp_id, e.seq FROM events AS e
+              WHERE e.created_at < ?1
+                AND e.seq < (SELECT max(seq) FROM events AS n WHERE n.corp_id = e.corp_id)
+              ORDER BY e.created_at LIMIT ?2",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![before, limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
+        })
+        .map_err(error)?;
+    let raise = |corp: &str, through: i64| {
+        db.prepare_cached(
+            "INSERT INTO event_watermarks (corp_id, pruned_through) VALUES (?1, ?2)
+             ON CONFLICT (corp_id) DO UPDATE SET pruned_through = max(pruned_through, excluded.pruned_through)",
+        )
+        .and_then(|mut s| s.execute(params![corp, through]))
+        .map_err(error)
+    };
+    for (global_seq, corp, seq) in &doomed {
+        db.prepare_cached("DELETE FROM events WHERE global_seq = ?1")
+            .and_then(|mut s| s.execute([global_seq]))
+            .map_err(error)?;
+        raise(corp, *seq)?;
+        raise("", *global_seq)?;
+    }
+    Ok(doomed.len() as u64)
 }

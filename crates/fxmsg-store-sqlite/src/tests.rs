@@ -1,7 +1,7 @@
-use fxmsg_api::native::{App, Corp, Employee, EmployeeStatus, Message};
+use fxmsg_api::native::{App, Corp, Employee, EmployeeStatus, Event, EventKind, Message};
 use fxmsg_store::{
-    AppRecord, Cursor, IdempotencyKey, InsertOutcome, MediaKind, MediaRecord, MessageFilter,
-    NewMessage, RevokeOutcome, Store, StoreError,
+    AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LogState, MediaKind, MediaRecord,
+    MessageFilter, NewMessage, ReadOutcome, RevokeOutcome, Store, StoreError,
 };
 use serde_json::json;
 
@@ -654,4 +654,239 @@ async fn a_message_whose_stored_json_is_damaged_is_reported() {
             other => panic!("damaged JSON was served: {other:?}"),
         }
     }
+}
+
+/// Sends fired together, a third of them failing inside shared transactions (a message id that
+/// is taken): the committed ones are numbered 1.. per corp and across corps without a gap, the
+/// live stream carries exactly those in that order, and the stored log reads back the same.
+#[tokio::test]
+async fn events_are_numbered_in_commit_order_without_gaps_and_published_after_commit() {
+    let (_dir, store) = store().await;
+    store
+        .insert_message(message("taken", "C2", &["UC20"], 1), None)
+        .await
+        .unwrap();
+    let mut live = store.subscribe();
+    let sends = (0..60).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let (id, corp) = match i % 3 {
+                0 => ("taken".to_owned(), "C1"),
+                1 => (format!("m{i}"), "C1"),
+                _ => (format!("m{i}"), "C2"),
+            };
+            store
+                .insert_message(message(&id, corp, &[&format!("U{corp}0")], 2), None)
+                .await
+        })
+    });
+    let results = futures_util::future::join_all(sends).await;
+    let failed = results
+        .iter()
+        .filter(|r| r.as_ref().unwrap().is_err())
+        .count();
+    assert_eq!(failed, 20);
+    let mut seen = Vec::new();
+    while let Ok(event) = live.try_recv() {
+        seen.push(event);
+    }
+    assert_eq!(seen.len(), 40);
+    let globals: Vec<i64> = seen.iter().map(|e| e.global_seq).collect();
+    assert_eq!(
+        globals,
+        (2..=41).collect::<Vec<_>>(),
+        "one event before, then 40"
+    );
+    for (corp, first) in [("C1", 1), ("C2", 2)] {
+        let seqs: Vec<i64> = seen
+            .iter()
+            .filter(|e| e.corp_id == corp)
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, (first..first + 20).collect::<Vec<_>>(), "{corp}");
+    }
+    let stored = store.events_after(&EventScope::All, 1, 100).await.unwrap();
+    let live: Vec<Event> = seen.iter().map(|e| Event::clone(e)).collect();
+    assert_eq!(stored, live);
+    let log = store
+        .event_log(&EventScope::Corp("C2".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        log,
+        LogState {
+            head: 21,
+            pruned_through: 0
+        }
+    );
+}
+
+/// An employee's scope holds their messages, those messages' revokes and only their own reads;
+/// a read is logged once, and is refused for a message the employee did not receive.
+#[tokio::test]
+async fn revokes_and_reads_are_logged_and_scoped_to_the_recipients() {
+    let (_dir, store) = store().await;
+    store
+        .insert_message(message("both", "C1", &["UC10", "UC11"], 1), None)
+        .await
+        .unwrap();
+    store
+        .insert_message(message("other", "C1", &["UC11"], 2), None)
+        .await
+        .unwrap();
+    store
+        .insert_message(message("foreign", "C2", &["UC20"], 3), None)
+        .await
+        .unwrap();
+    let mut m = message("svc", "C1", &["UC10"], 4);
+    m.message.service_id = Some("S".into());
+    store.insert_message(m, None).await.unwrap();
+    assert_eq!(
+        store.mark_read("C1", "UC10", "both", 5).await.unwrap(),
+        ReadOutcome::Read(5)
+    );
+    assert_eq!(
+        store.mark_read("C1", "UC10", "both", 6).await.unwrap(),
+        ReadOutcome::AlreadyRead(5)
+    );
+    assert_eq!(
+        store.mark_read("C1", "UC11", "both", 7).await.unwrap(),
+        ReadOutcome::Read(7)
+    );
+    for (user, id) in [("UC10", "other"), ("UC10", "foreign"), ("UC10", "missing")] {
+        assert_eq!(
+            store.mark_read("C1", user, id, 8).await.unwrap(),
+            ReadOutcome::NotFound,
+            "{user} {id}"
+        );
+    }
+    assert_eq!(
+        store.revoke_message("C1", "S", "svc", 9).await.unwrap(),
+        RevokeOutcome::Revoked
+    );
+    let scope = EventScope::Employee {
+        corp_id: "C1".into(),
+        open_user_id: "UC10".into(),
+    };
+    let mine = store.events_after(&scope, 0, 100).await.unwrap();
+    let seen: Vec<(i64, EventKind, &str)> = mine
+        .iter()
+        .map(|e| (e.seq, e.kind, e.message_id.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, EventKind::Message, "both"),
+            (3, EventKind::Message, "svc"),
+            (4, EventKind::Read, "both"),
+            (6, EventKind::Revoke, "svc"),
+        ]
+    );
+    // A replayed `message` event shows the message as sent; the revoke shows it revoked.
+    assert_eq!(mine[1].message.revoked_at, None);
+    assert_eq!(mine[3].message.revoked_at, Some(9));
+    assert!(mine.iter().all(|e| scope.admits(e)));
+    let all = store.events_after(&EventScope::All, 0, 100).await.unwrap();
+    assert_eq!(all.iter().filter(|e| scope.admits(e)).count(), 4);
+    let detail = store.message(Some("C1"), "both").await.unwrap().unwrap();
+    let states: Vec<(&str, Option<i64>)> = detail
+        .deliveries
+        .iter()
+        .map(|d| (d.state.as_str(), d.read_at))
+        .collect();
+    assert_eq!(states, [("read", Some(5)), ("read", Some(7))]);
+}
+
+/// Pruning deletes old events oldest first in steps, keeps each corp's newest so numbering
+/// goes on from it, and raises the watermarks a resuming reader is checked against.
+#[tokio::test]
+async fn pruning_events_keeps_each_corps_newest_and_records_how_far_it_went() {
+    let (_dir, store) = store().await;
+    for i in 0..5 {
+        store
+            .insert_message(message(&format!("a{i}"), "C1", &["UC10"], 10 + i), None)
+            .await
+            .unwrap();
+    }
+    store
+        .insert_message(message("b0", "C2", &["UC20"], 12), None)
+        .await
+        .unwrap();
+    assert_eq!(store.prune_events(100, 2).await.unwrap(), (2, false));
+    assert_eq!(store.prune_events(100, 2).await.unwrap(), (2, false));
+    assert_eq!(store.prune_events(100, 2).await.unwrap(), (0, true));
+    let c1 = store
+        .event_log(&EventScope::Corp("C1".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        c1,
+        LogState {
+            head: 5,
+            pruned_through: 4
+        }
+    );
+    let c2 = store
+        .event_log(&EventScope::Corp("C2".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        c2,
+        LogState {
+            head: 1,
+            pruned_through: 0
+        }
+    );
+    let all = store.event_log(&EventScope::All).await.unwrap();
+    assert_eq!(all.head, 6);
+    assert_eq!(
+        all.pruned_through, 4,
+        "a0-a3 went; a4 and b0 are their corps' newest"
+    );
+    store
+        .insert_message(message("a5", "C1", &["UC10"], 200), None)
+        .await
+        .unwrap();
+    let next = store
+        .events_after(&EventScope::Corp("C1".into()), 4, 10)
+        .await
+        .unwrap();
+    let seqs: Vec<(i64, i64)> = next.iter().map(|e| (e.seq, e.global_seq)).collect();
+    assert_eq!(seqs, [(5, 5), (6, 7)]);
+}
+
+#[tokio::test]
+async fn messages_after_a_position_match_text_in_any_content_string_but_not_keys() {
+    let (_dir, store) = store().await;
+    let mut card = message("card", "C1", &["UC10"], 1);
+    card.message.msg_type = "composite".into();
+    card.message.content =
+        json!({"head": {"title": "Daily"}, "form": [{"label": "Sales", "value": "42"}]});
+    store.insert_message(card, None).await.unwrap();
+    store
+        .insert_message(message("hi", "C1", &["UC11"], 2), None)
+        .await
+        .unwrap();
+    let find = |text: &str, after: i64| {
+        let filter = MessageFilter {
+            corp_id: Some("C1".into()),
+            text: Some(text.into()),
+            ..Default::default()
+        };
+        let store = store.clone();
+        async move {
+            store
+                .messages_after(&filter, after, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, m)| m.message_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("42", 0).await, ["card"]);
+    assert_eq!(find("Dai", 0).await, ["card"]);
+    assert_eq!(find("hi", 0).await, ["hi"]);
+    assert!(find("title", 0).await.is_empty(), "keys are not content");
+    assert!(find("42", 1).await.is_empty(), "after the card's position");
 }

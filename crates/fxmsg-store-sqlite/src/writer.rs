@@ -23,12 +23,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fxmsg_api::native::{Event, EventKind, Message};
 use fxmsg_store::{Result, StoreError};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 use rusqlite::{Connection, Statement};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Most writes committed by one transaction.
 const MAX_BATCH: usize = 256;
@@ -36,12 +37,17 @@ const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
 /// Least time between the starts of two batches while writes arrive concurrently.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(1);
+/// Committed events held for live subscribers; one that falls further behind catches up from the
+/// store.
+const EVENT_BUFFER: usize = 8192;
 
-/// What a write runs against: the writer's connection (through `Deref`) and the statements the
-/// writer keeps prepared for as long as it runs.
+/// What a write runs against: the writer's connection (through `Deref`), the statements the
+/// writer keeps prepared for as long as it runs, and the events the transaction logged.
 pub struct Db<'c> {
     conn: &'c Connection,
     kept: Vec<(&'static str, Statement<'c>)>,
+    /// Events logged by the running transaction: published once it commits, dropped if not.
+    events: Vec<Arc<Event>>,
 }
 
 impl<'c> Db<'c> {
@@ -49,7 +55,50 @@ impl<'c> Db<'c> {
         Db {
             conn,
             kept: Vec::new(),
+            events: Vec::new(),
         }
+    }
+
+    /// Logs an event about `message` (stored as `message_seq`) in the running transaction. Its
+    /// numbers are the next of its corp and of all corps: taken inside the transaction, so a
+    /// rolled-back write leaves no gap. Live subscribers get it after the commit.
+    pub fn log_event(
+        &mut self,
+        kind: EventKind,
+        message: &Message,
+        message_seq: i64,
+        open_user_id: Option<&str>,
+        at: i64,
+    ) -> Result<()> {
+        let (global_seq, seq) = self
+            .kept(
+                "INSERT INTO events (corp_id, seq, kind, message_seq, open_user_id, created_at)
+                 VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE corp_id = ?1),
+                         ?2, ?3, ?4, ?5)
+                 RETURNING global_seq, seq",
+            )?
+            .query_row(
+                rusqlite::params![
+                    message.corp_id,
+                    kind.as_str(),
+                    message_seq,
+                    open_user_id,
+                    at
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(error)?;
+        self.events.push(Arc::new(Event {
+            seq,
+            global_seq,
+            kind,
+            corp_id: message.corp_id.clone(),
+            message_id: message.message_id.clone(),
+            open_user_id: open_user_id.map(str::to_owned),
+            at,
+            message: message.clone(),
+        }));
+        Ok(())
     }
 
     /// The statement for `sql` (a literal), prepared on its first use and then kept: for what
@@ -139,6 +188,7 @@ enum Request {
 pub struct Writer {
     jobs: mpsc::Sender<Request>,
     metrics: WriterMetrics,
+    events: broadcast::Sender<Arc<Event>>,
 }
 
 /// What the writer and its checkpoint thread have done since they started. Each metric is shared:
@@ -232,6 +282,11 @@ impl Writer {
         &self.metrics
     }
 
+    /// Committed events from now on, in commit order.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.events.subscribe()
+    }
+
     /// [`Writer::start`] with a given WAL policy.
     fn start_with(path: &Path, wal: WalPolicy) -> Result<Writer> {
         let conn = Connection::open(path).map_err(error)?;
@@ -249,11 +304,16 @@ impl Writer {
         let metrics = WriterMetrics::default();
         let checkpointer = Checkpointer::start(path, wal, metrics.clone())?;
         let (jobs, queue) = mpsc::channel(QUEUE);
-        let counting = metrics.clone();
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (counting, publish) = (metrics.clone(), events.clone());
         std::thread::Builder::new()
             .name("fxmsg-writer".into())
-            .spawn(move || run(conn, queue, checkpointer, counting))?;
-        Ok(Writer { jobs, metrics })
+            .spawn(move || run(conn, queue, checkpointer, counting, publish))?;
+        Ok(Writer {
+            jobs,
+            metrics,
+            events,
+        })
     }
 
     /// Queues `write` and returns its result after the transaction holding it has committed.
@@ -296,6 +356,7 @@ fn run(
     mut queue: mpsc::Receiver<Request>,
     checkpointer: Checkpointer,
     metrics: WriterMetrics,
+    events: broadcast::Sender<Arc<Event>>,
 ) {
     let mut db = Db::new(&conn);
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
@@ -337,6 +398,13 @@ fn run(
             .queue_wait_seconds
             .observe((taken - batch[0].queued()).as_secs_f64());
         let committed = commit_batch(&mut db, &mut batch, &metrics);
+        // Committed (or not) before anyone hears of it; in commit order, as the log numbers them.
+        for event in db.events.drain(..) {
+            if committed.is_ok() {
+                // No receiver is not an error: nobody is listening.
+                let _ = events.send(event);
+            }
+        }
         for job in batch.drain(..) {
             job.finish(committed.clone());
         }
@@ -399,6 +467,7 @@ fn commit_batch(
     metrics: &WriterMetrics,
 ) -> Result<()> {
     let mut transaction = |db: &mut Db<'_>, savepoints: bool| {
+        db.events.clear();
         exec(db, "BEGIN IMMEDIATE")?;
         let outcome = (|| {
             for job in batch.iter_mut() {
@@ -409,8 +478,10 @@ fn commit_batch(
                     continue;
                 }
                 exec(db, "SAVEPOINT job")?;
+                let logged = db.events.len();
                 if !job.run(db) {
                     exec(db, "ROLLBACK TO job")?;
+                    db.events.truncate(logged);
                 }
                 exec(db, "RELEASE job")?;
             }

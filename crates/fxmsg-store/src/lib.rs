@@ -16,8 +16,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use fxmsg_api::native::{
-    App, Corp, Employee, EmployeeStatus, InboxItem, Message, MessageDetail, ServiceAccount,
+    App, Corp, Employee, EmployeeStatus, Event, EventKind, InboxItem, Message, MessageDetail,
+    ServiceAccount,
 };
+use tokio::sync::broadcast;
 
 /// Result of a store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -211,6 +213,105 @@ pub struct MessageFilter {
     pub until: Option<i64>,
     /// Only revoked (`true`) or only live (`false`) messages.
     pub revoked: Option<bool>,
+    /// Text the content contains (any field: a text's body, a card's rows, an article's title).
+    pub text: Option<String>,
+}
+
+impl MessageFilter {
+    /// Whether `message` passes the filter, for messages seen live rather than queried.
+    pub fn matches(&self, message: &Message) -> bool {
+        let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        is(&self.corp_id, &message.corp_id)
+            && is(&self.app_id, &message.app_id)
+            && is(&self.msg_type, &message.msg_type)
+            && self
+                .recipient
+                .as_ref()
+                .is_none_or(|r| message.recipients.contains(r))
+            && self.since.is_none_or(|t| message.created_at >= t)
+            && self.until.is_none_or(|t| message.created_at < t)
+            && self
+                .revoked
+                .is_none_or(|r| r == message.revoked_at.is_some())
+            && self
+                .text
+                .as_ref()
+                .is_none_or(|t| content_contains(&message.content, t))
+    }
+}
+
+/// Whether any string in `content` contains `text`.
+pub fn content_contains(content: &serde_json::Value, text: &str) -> bool {
+    match content {
+        serde_json::Value::String(s) => s.contains(text),
+        serde_json::Value::Array(items) => items.iter().any(|v| content_contains(v, text)),
+        serde_json::Value::Object(fields) => fields.values().any(|v| content_contains(v, text)),
+        _ => false,
+    }
+}
+
+/// Whose events a stream carries, and which sequence numbers it counts in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventScope {
+    /// Every corp's events, numbered by `global_seq`.
+    All,
+    /// One corp's events, numbered by `seq`.
+    Corp(String),
+    /// The events of one employee's messages, numbered by the corp's `seq`: the messages they
+    /// received, their revokes, and the employee's own reads.
+    Employee {
+        /// The employee's corp.
+        corp_id: String,
+        /// The employee.
+        open_user_id: String,
+    },
+}
+
+impl EventScope {
+    /// The event's position in this scope's numbering.
+    pub fn position(&self, event: &Event) -> i64 {
+        match self {
+            EventScope::All => event.global_seq,
+            _ => event.seq,
+        }
+    }
+
+    /// Whether a reader of this scope may see `event`.
+    pub fn admits(&self, event: &Event) -> bool {
+        match self {
+            EventScope::All => true,
+            EventScope::Corp(corp) => event.corp_id == *corp,
+            EventScope::Employee {
+                corp_id,
+                open_user_id,
+            } => {
+                event.corp_id == *corp_id
+                    && event.message.recipients.iter().any(|r| r == open_user_id)
+                    && (event.kind != EventKind::Read
+                        || event.open_user_id.as_deref() == Some(open_user_id))
+            }
+        }
+    }
+}
+
+/// Where a scope's log stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogState {
+    /// The newest position (0 before the first event).
+    pub head: i64,
+    /// Every position up to this one was pruned: a reader resuming from before it missed events.
+    pub pruned_through: i64,
+}
+
+/// What [`Store::mark_read`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// The employee did not receive this message (or it does not exist in the corp).
+    NotFound,
+    /// Marked read now, at this time; a `read` event was logged.
+    Read(i64),
+    /// It was read before, at this time; nothing changed.
+    AlreadyRead(i64),
 }
 
 /// A position in a newest-first listing; opaque to clients.
@@ -349,6 +450,33 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<(Vec<InboxItem>, Option<Cursor>)>;
 
+    /// Live events, each sent once its transaction has committed, in commit order. A receiver
+    /// that falls behind gets `Lagged` and catches up with [`Store::events_after`].
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Event>>;
+    /// The scope's events after position `after`, oldest first, at most `limit`.
+    async fn events_after(&self, scope: &EventScope, after: i64, limit: u32) -> Result<Vec<Event>>;
+    /// The scope's newest position and how far its log was pruned.
+    async fn event_log(&self, scope: &EventScope) -> Result<LogState>;
+    /// Deletes up to `limit` of the oldest events created before `before`, always keeping each
+    /// corp's newest (numbering continues from it); returns how many and whether that was all.
+    async fn prune_events(&self, before: i64, limit: u32) -> Result<(u64, bool)>;
+    /// Marks a message the employee received as read, logging a `read` event the first time.
+    async fn mark_read(
+        &self,
+        corp_id: &str,
+        open_user_id: &str,
+        message_id: &str,
+        now: i64,
+    ) -> Result<ReadOutcome>;
+    /// Messages matching `filter` whose listing position is after `after`, oldest first, at most
+    /// `limit`; with the position of each (what `after` takes).
+    async fn messages_after(
+        &self,
+        filter: &MessageFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Message)>>;
+
     /// Stores media metadata (after the bytes are in the object store).
     async fn insert_media(&self, media: &MediaRecord) -> Result<()>;
     /// Live media of the corp.
@@ -362,11 +490,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<MediaRecord>>;
 }
 
-/// Delivery state spelled for the native API.
-pub fn delivery_state(revoked_at: Option<i64>) -> &'static str {
-    if revoked_at.is_some() {
-        "revoked"
-    } else {
-        "delivered"
+/// Delivery state spelled for the native API: `revoked` once revoked, else `read` once the
+/// recipient opened it, else `delivered`.
+pub fn delivery_state(revoked_at: Option<i64>, read_at: Option<i64>) -> &'static str {
+    match (revoked_at, read_at) {
+        (Some(_), _) => "revoked",
+        (None, Some(_)) => "read",
+        (None, None) => "delivered",
     }
 }

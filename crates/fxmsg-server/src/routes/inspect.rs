@@ -113,6 +113,7 @@ pub async fn list_messages(
             .map(|t| time_ms("until", t))
             .transpose()?,
         revoked: q.revoked,
+        text: None,
     };
     let (items, next) = state.store.list_messages(&filter, cursor, limit).await?;
     Ok(page(items, next))
