@@ -36,6 +36,9 @@ pub struct MessageQuery {
     /// Only revoked or only live messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked: Option<bool>,
+    /// Text any string of the content contains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     /// `nextCursor` of the previous page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -70,20 +73,32 @@ impl AdminClient {
         }
     }
 
+    /// `request` with the admin token, or why the client cannot send anything.
+    pub(crate) fn authorized(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        if let Some(bad) = &self.bad_base {
+            return Err(Error::Config(bad.clone()));
+        }
+        Ok(request.bearer_auth(&self.token))
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Sends `request` with the admin token; the raw status and body.
     async fn exchange(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(reqwest::StatusCode, reqwest::Url, bytes::Bytes), Error> {
-        if let Some(bad) = &self.bad_base {
-            return Err(Error::Config(bad.clone()));
-        }
-        let response = request.bearer_auth(&self.token).send().await?;
+        let response = self.authorized(request)?.send().await?;
         let (status, url) = (response.status(), response.url().clone());
         Ok((status, url, response.bytes().await?))
     }
 
-    async fn send<T: DeserializeOwned>(
+    pub(crate) async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, Error> {
@@ -105,7 +120,7 @@ impl AdminClient {
         Self::refusal(status, &bytes)
     }
 
-    fn refusal<T>(status: reqwest::StatusCode, bytes: &[u8]) -> Result<T, Error> {
+    pub(crate) fn refusal<T>(status: reqwest::StatusCode, bytes: &[u8]) -> Result<T, Error> {
         let err: ApiError = serde_json::from_slice(bytes).unwrap_or(ApiError {
             code: "http".into(),
             message: String::from_utf8_lossy(bytes).into_owned(),
@@ -117,7 +132,7 @@ impl AdminClient {
         })
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)
     }
 

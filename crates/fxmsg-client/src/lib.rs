@@ -16,14 +16,16 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layout: [`client`] holds [`Client`] (tokens, retries, auth styles); [`media`] uploads and downloads; [`admin`] fxmsg's native `/api/v1`; [`error`] the
-//! one error enum.
+//! Layout: [`client`] holds [`Client`] (tokens, retries, auth styles); [`media`] uploads and
+//! downloads; [`admin`] fxmsg's native `/api/v1`; [`events`] its event streams and waits;
+//! [`error`] the one error enum.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod admin;
 pub mod client;
 pub mod error;
+pub mod events;
 pub mod media;
 
 pub use client::{AuthStyle, Client, ClientBuilder, Credentials, RetryPolicy, TimeSource};

@@ -33,9 +33,18 @@ pub struct Config {
     /// Do not create the demo corp on first start.
     #[arg(long, env = "FXMSG_NO_DEMO")]
     pub no_demo: bool,
-    /// Seconds between passes that delete `thirdTraceId` keys older than their 24 h window.
+    /// Seconds between pruning passes: `thirdTraceId` keys past their 24 h window, events past
+    /// their retention.
     #[arg(long, env = "FXMSG_KEY_PRUNE_SECS", default_value_t = 60)]
     pub key_prune_secs: u64,
+    /// Days events are kept for streams to resume from; a client resuming from before that gets
+    /// `reset`.
+    #[arg(long, env = "FXMSG_EVENT_RETENTION_DAYS", default_value_t = 7)]
+    pub event_retention_days: u64,
+    /// Committed events held in memory for live streams; a stream further behind (a slow reader)
+    /// catches up from the database.
+    #[arg(long, env = "FXMSG_EVENT_BUFFER", default_value_t = 8192)]
+    pub event_buffer: usize,
 }
 
 impl Config {
@@ -49,6 +58,8 @@ impl Config {
             request_timeout_secs: 60,
             no_demo: false,
             key_prune_secs: 60,
+            event_retention_days: 7,
+            event_buffer: 8192,
         }
     }
 }
@@ -66,6 +77,8 @@ impl fmt::Debug for Config {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("no_demo", &self.no_demo)
             .field("key_prune_secs", &self.key_prune_secs)
+            .field("event_retention_days", &self.event_retention_days)
+            .field("event_buffer", &self.event_buffer)
             .finish()
     }
 }

@@ -19,6 +19,7 @@ pub mod clock;
 mod config;
 mod directory;
 mod error;
+mod events;
 mod extract;
 mod faults;
 mod media;
@@ -115,6 +116,9 @@ pub struct Server {
     store: SqliteStore,
     clock: Arc<dyn Clock>,
     key_prune_every: Duration,
+    event_retention: Duration,
+    /// Cancelled when shutdown begins, so event streams and waits end.
+    shutdown: tokio_util::sync::CancellationToken,
     /// Held (locked) until the server is dropped: one server per data directory.
     _lock: File,
 }
@@ -129,7 +133,7 @@ impl Server {
         std::fs::create_dir_all(&media_dir).map_err(at(&media_dir))?;
         let lock = lock_data_dir(&config.data_dir)?;
         let db_path = config.data_dir.join("fxmsg.db");
-        let store = SqliteStore::open(&db_path)
+        let store = SqliteStore::open_with_event_buffer(&db_path, config.event_buffer)
             .await
             .map_err(|source| StartError::Store {
                 path: db_path,
@@ -151,6 +155,7 @@ impl Server {
         bootstrap::demo(&store, !config.no_demo, clock.now_ms(), &mut boot)
             .await
             .map_err(bootstrap_error)?;
+        let shutdown = tokio_util::sync::CancellationToken::new();
         let state = AppState::new(state::Shared {
             store: Arc::new(store.clone()),
             media: Arc::new(media),
@@ -160,6 +165,7 @@ impl Server {
             json_body_limit: config.json_body_limit,
             faults: faults::Faults::default(),
             metrics: metrics::Metrics::new(&store),
+            shutdown: shutdown.clone(),
         });
         let router = routes::router(state);
         let listener = TcpListener::bind(config.listen.bind_target())
@@ -176,6 +182,8 @@ impl Server {
                 store,
                 clock,
                 key_prune_every: Duration::from_secs(config.key_prune_secs),
+                event_retention: Duration::from_secs(config.event_retention_days * 86_400),
+                shutdown,
                 _lock: lock,
             },
             boot,
@@ -194,14 +202,20 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let pruner = tokio::spawn(prune_keys(
+        let pruner = tokio::spawn(prune(
             self.store.clone(),
             self.clock,
             self.key_prune_every,
+            self.event_retention,
         ));
         let app = routes::app(self.router, self.request_timeout);
+        let streams = self.shutdown.clone();
         let served = axum::serve(self.listener, app.into_make_service())
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // Open streams and waits end now; other requests in flight finish.
+                streams.cancel();
+            })
             .await;
         pruner.abort();
         served?;
@@ -252,11 +266,13 @@ const KEY_PRUNE_CHUNK: u32 = 250;
 /// Pause between two steps of one pass.
 const KEY_PRUNE_PAUSE: Duration = Duration::from_millis(10);
 
-/// Every `every`, one pass that deletes the idempotency keys past their window, oldest first, in
-/// steps of at most [`KEY_PRUNE_CHUNK`] keys. Without it every keyed send would leave a row
-/// forever. A pass with nothing to delete is one index lookup.
-async fn prune_keys(store: SqliteStore, clock: Arc<dyn Clock>, every: Duration) {
+/// Every `every`, one pass that deletes the idempotency keys past their window and the events
+/// older than `retention`, oldest first, in steps of at most [`KEY_PRUNE_CHUNK`] rows. Without it
+/// every keyed send would leave a row forever. A pass with nothing to delete is an index lookup
+/// per table.
+async fn prune(store: SqliteStore, clock: Arc<dyn Clock>, every: Duration, retention: Duration) {
     use fxmsg_store::Store;
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
     loop {
         tokio::time::sleep(every).await;
         loop {
@@ -266,6 +282,17 @@ async fn prune_keys(store: SqliteStore, clock: Arc<dyn Clock>, every: Duration) 
                 Ok((_, false)) => tokio::time::sleep(KEY_PRUNE_PAUSE).await,
                 Err(e) => {
                     tracing::warn!(error = %e, "pruning idempotency keys failed");
+                    break;
+                }
+            }
+        }
+        loop {
+            let before = clock.now_ms().saturating_sub(retention_ms);
+            match store.prune_events(before, KEY_PRUNE_CHUNK).await {
+                Ok((_, true)) => break,
+                Ok((_, false)) => tokio::time::sleep(KEY_PRUNE_PAUSE).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning events failed");
                     break;
                 }
             }

@@ -13,6 +13,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
@@ -49,6 +50,18 @@ pub struct Metrics {
     api_errors: Family<ErrorLabels, Counter>,
     messages: Counter,
     deliveries: Counter,
+    /// What event streams count.
+    pub streams: StreamMetrics,
+}
+
+/// Event streams: how many are open, and how often one fell behind the live buffer and read the
+/// log to catch up. Clones count into the same values.
+#[derive(Debug, Clone, Default)]
+pub struct StreamMetrics {
+    /// Streams open now.
+    pub open: Gauge,
+    /// Times a stream fell behind the in-memory buffer and caught up from the log.
+    pub catch_ups: Counter,
 }
 
 impl Metrics {
@@ -79,6 +92,17 @@ impl Metrics {
             "Inbox rows created: one per recipient of each stored message",
             Counter::clone(&deliveries),
         );
+        let streams = StreamMetrics::default();
+        registry.register(
+            "event_streams",
+            "Event streams (SSE) open now",
+            streams.open.clone(),
+        );
+        registry.register(
+            "event_stream_catch_ups",
+            "Times an event stream fell behind the in-memory buffer and caught up from the log",
+            streams.catch_ups.clone(),
+        );
         store.register_metrics(registry.sub_registry_with_prefix("store"));
         Metrics {
             registry,
@@ -86,6 +110,7 @@ impl Metrics {
             api_errors,
             messages,
             deliveries,
+            streams,
         }
     }
 

@@ -48,6 +48,8 @@ pub struct Shared {
     pub faults: Faults,
     /// What `/metrics` exports.
     pub metrics: Metrics,
+    /// Cancelled when the server begins to stop: ends event streams and waits.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Shared {

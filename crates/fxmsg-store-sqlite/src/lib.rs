@@ -103,6 +103,12 @@ where
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self> {
+        Self::open_with_event_buffer(path, writer::EVENT_BUFFER).await
+    }
+
+    /// [`SqliteStore::open`] holding `event_buffer` committed events in memory for live
+    /// subscribers (a subscriber further behind reads the log instead).
+    pub async fn open_with_event_buffer(path: &Path, event_buffer: usize) -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(backend)?
             .filename(path)
@@ -138,7 +144,7 @@ impl SqliteStore {
             .await
             .map_err(backend)?;
         sqlx::Connection::close(migrator).await.map_err(backend)?;
-        let writer = Writer::start(path)?;
+        let writer = Writer::start_buffering(path, event_buffer)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))

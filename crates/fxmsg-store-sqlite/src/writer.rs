@@ -37,9 +37,9 @@ const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
 /// Least time between the starts of two batches while writes arrive concurrently.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(1);
-/// Committed events held for live subscribers; one that falls further behind catches up from the
-/// store.
-const EVENT_BUFFER: usize = 8192;
+/// Committed events held for live subscribers by default; one that falls further behind catches
+/// up from the store.
+pub const EVENT_BUFFER: usize = 8192;
 
 /// What a write runs against: the writer's connection (through `Deref`), the statements the
 /// writer keeps prepared for as long as it runs, and the events the transaction logged.
@@ -272,9 +272,15 @@ impl WriterMetrics {
 }
 
 impl Writer {
+    /// [`Writer::start`] holding `event_buffer` committed events for live subscribers.
+    pub fn start_buffering(path: &Path, event_buffer: usize) -> Result<Writer> {
+        Writer::start_with(path, WalPolicy::default(), event_buffer)
+    }
+
     /// Opens the write connection on `path` (already migrated) and starts the writer thread.
+    #[cfg(test)]
     pub fn start(path: &Path) -> Result<Writer> {
-        Writer::start_with(path, WalPolicy::default())
+        Writer::start_with(path, WalPolicy::default(), EVENT_BUFFER)
     }
 
     /// What this writer has done, to register for `/metrics`.
@@ -288,7 +294,7 @@ impl Writer {
     }
 
     /// [`Writer::start`] with a given WAL policy.
-    fn start_with(path: &Path, wal: WalPolicy) -> Result<Writer> {
+    fn start_with(path: &Path, wal: WalPolicy, event_buffer: usize) -> Result<Writer> {
         let conn = Connection::open(path).map_err(error)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(error)?;
         // Savepoint journals stay in memory. Automatic checkpoints are off: the Checkpointer
@@ -304,7 +310,7 @@ impl Writer {
         let metrics = WriterMetrics::default();
         let checkpointer = Checkpointer::start(path, wal, metrics.clone())?;
         let (jobs, queue) = mpsc::channel(QUEUE);
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (events, _) = broadcast::channel(event_buffer.max(1));
         let (counting, publish) = (metrics.clone(), events.clone());
         std::thread::Builder::new()
             .name("fxmsg-writer".into())
@@ -964,7 +970,7 @@ mod tests {
             max_passes: 8,
             every: Duration::from_millis(5),
         };
-        let writer = Writer::start_with(&path, policy).unwrap();
+        let writer = Writer::start_with(&path, policy, EVENT_BUFFER).unwrap();
         let wal = dir.path().join("w.db-wal");
         let row = 16 * 1024;
         let rows = 1280; // 20 MB in all
@@ -1024,7 +1030,7 @@ mod tests {
             max_passes: 8,
             every: Duration::from_millis(5),
         };
-        let writer = Writer::start_with(&path, policy).unwrap();
+        let writer = Writer::start_with(&path, policy, EVENT_BUFFER).unwrap();
         let insert = |id: i64, bytes: i64| {
             let writer = writer.clone();
             async move {

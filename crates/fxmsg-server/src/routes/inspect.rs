@@ -14,7 +14,8 @@ const DEFAULT_LIMIT: u32 = 50;
 /// Largest page.
 const MAX_LIMIT: u32 = 500;
 
-/// Query of `GET /api/v1/messages`.
+/// Query of `GET /api/v1/messages` and `GET /api/v1/messages/wait`: the same filters; a listing
+/// pages with `cursor`, a wait starts `after` a position and gives up after `timeout` seconds.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageQuery {
@@ -25,8 +26,11 @@ pub struct MessageQuery {
     since: Option<String>,
     until: Option<String>,
     revoked: Option<bool>,
+    text: Option<String>,
     cursor: Option<String>,
     limit: Option<u32>,
+    after: Option<i64>,
+    timeout: Option<u64>,
 }
 
 /// Query of paged routes without filters.
@@ -65,13 +69,72 @@ fn query_error(e: axum::extract::rejection::QueryRejection) -> NativeError {
     NativeError::bad_request(e.body_text())
 }
 
-/// `GET /api/v1/messages`: filter by corp, app, recipient, msgType, time range and revoked state.
+/// Most seconds a wait may last.
+pub const MAX_WAIT_SECS: u64 = 300;
+/// A wait's timeout when none is given.
+const DEFAULT_WAIT_SECS: u64 = 30;
+
+/// `GET /api/v1/messages`: filter by corp, app, recipient, msgType, time range, revoked state and
+/// text; newest first.
 pub async fn list_messages(
     State(state): State<AppState>,
     query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<Message>>, NativeError> {
-    let Query(q) = query.map_err(query_error)?;
-    let (cursor, limit) = paging(q.cursor.as_deref(), q.limit)?;
+    let Query(mut q) = query.map_err(query_error)?;
+    if q.after.is_some() || q.timeout.is_some() {
+        return Err(NativeError::bad_request(
+            "after and timeout: only for GET /api/v1/messages/wait; a listing pages with cursor",
+        ));
+    }
+    let (cursor, limit) = paging(q.cursor.take().as_deref(), q.limit)?;
+    let filter = message_filter(&state, q).await?;
+    let (items, next) = state.store.list_messages(&filter, cursor, limit).await?;
+    Ok(page(items, next))
+}
+
+/// `GET /api/v1/messages/wait`: the listing's filters; answers with the matching messages after
+/// `after` (oldest first) as soon as there are any, or with none after `timeout` seconds
+/// (default 30, at most 300). `nextCursor` is the `after` for the next wait.
+pub async fn wait_messages(
+    State(state): State<AppState>,
+    query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<Message>>, NativeError> {
+    let Query(mut q) = query.map_err(query_error)?;
+    if q.cursor.is_some() {
+        return Err(NativeError::bad_request(
+            "cursor: a wait starts after a position; pass after (a wait's nextCursor)",
+        ));
+    }
+    let after = q.after.take().unwrap_or(0);
+    if after < 0 {
+        return Err(NativeError::bad_request("after: must be 0 or more"));
+    }
+    let timeout = q.timeout.take().unwrap_or(DEFAULT_WAIT_SECS);
+    if timeout > MAX_WAIT_SECS {
+        return Err(NativeError::bad_request(format!(
+            "timeout: at most {MAX_WAIT_SECS} seconds"
+        )));
+    }
+    let (_, limit) = paging(None, q.limit)?;
+    let filter = message_filter(&state, q).await?;
+    let (items, last) = crate::events::wait_for_messages(
+        state.store.as_ref(),
+        &filter,
+        after,
+        limit,
+        std::time::Duration::from_secs(timeout),
+        &state.shutdown,
+    )
+    .await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: Some(last.to_string()),
+    }))
+}
+
+/// The store's filter for a query's filter fields; an employee number becomes the employee's
+/// `FSUID_…` within the corp.
+async fn message_filter(state: &AppState, q: MessageQuery) -> Result<MessageFilter, NativeError> {
     if let Some(t) = &q.msg_type {
         if !["text", "composite", "articles"].contains(&t.as_str()) {
             return Err(NativeError::bad_request(
@@ -97,7 +160,7 @@ pub async fn list_messages(
                 .map_or(r, |e| e.open_user_id),
         ),
     };
-    let filter = MessageFilter {
+    Ok(MessageFilter {
         corp_id: q.corp_id,
         app_id: q.app_id,
         recipient,
@@ -113,10 +176,8 @@ pub async fn list_messages(
             .map(|t| time_ms("until", t))
             .transpose()?,
         revoked: q.revoked,
-        text: None,
-    };
-    let (items, next) = state.store.list_messages(&filter, cursor, limit).await?;
-    Ok(page(items, next))
+        text: q.text,
+    })
 }
 
 /// A point in time given as epoch milliseconds, an RFC 3339 time, or a date (its UTC midnight):

@@ -1,6 +1,7 @@
 //! The one route table. Handlers are thin: extract, call the store or media, map to `fxmsg-api`.
 
 pub mod admin;
+pub mod events;
 pub mod health;
 pub mod inspect;
 pub mod media;
@@ -12,12 +13,11 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::Response;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use tower::{Service, ServiceBuilder};
-use tower_http::timeout::TimeoutLayer;
 
 use crate::error::NativeError;
 use crate::faults;
@@ -105,6 +105,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/faults/{id}", axum::routing::delete(admin::delete_fault))
         .route("/messages", get(inspect::list_messages))
+        .route("/messages/wait", get(inspect::wait_messages))
+        .route("/events", get(events::stream_events))
         .route("/messages/{message_id}", get(inspect::get_message))
         .route_layer(
             ServiceBuilder::new()
@@ -139,9 +141,20 @@ pub fn app(
 {
     ServiceBuilder::new()
         .layer(from_fn(trace_requests))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
+        .layer(from_fn(move |request: Request, next: Next| {
+            time_limit(request, next, request_timeout)
+        }))
         .service(router)
+}
+
+/// Answers 408 for a request not answered within `limit`; event streams and waits are answered
+/// at once or run to their own timeout, and are left alone.
+async fn time_limit(request: Request, next: Next, limit: Duration) -> Response {
+    if crate::events::is_long_lived(request.uri().path()) {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
 }

@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod durability;
 mod errors;
+mod events;
 mod isolation;
 mod malformed;
 mod media;
