@@ -349,3 +349,102 @@ pub struct StreamHead {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+
+/// What an employee credential is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialKind {
+    /// An API token (`authorization: Bearer fxe_…`), until revoked.
+    Token,
+    /// A one-time login link's code, short-lived.
+    Login,
+    /// A web session (the `fxmsg_session` cookie), made from a login link.
+    Session,
+}
+
+impl CredentialKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Token => "token",
+            CredentialKind::Login => "login",
+            CredentialKind::Session => "session",
+        }
+    }
+
+    /// The kind spelled `name`.
+    pub fn parse(name: &str) -> Option<CredentialKind> {
+        match name {
+            "token" => Some(CredentialKind::Token),
+            "login" => Some(CredentialKind::Login),
+            "session" => Some(CredentialKind::Session),
+            _ => None,
+        }
+    }
+}
+
+/// An employee's credential as listed: never its secret, which is stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credential {
+    /// `fxc_…`: names it, to revoke it.
+    pub credential_id: String,
+    /// Token, login link or session.
+    pub kind: CredentialKind,
+    /// The employee's corp.
+    pub corp_id: String,
+    /// The employee.
+    pub open_user_id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds; `None` for tokens, which last until revoked.
+    pub expires_at: Option<i64>,
+    /// Unix milliseconds, once revoked (or, for a login link, used).
+    pub revoked_at: Option<i64>,
+}
+
+/// `POST /api/v1/corps/{corpId}/employees/{employee}/tokens`: the only time the token is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedToken {
+    /// The credential, as listed later.
+    #[serde(flatten)]
+    pub credential: Credential,
+    /// `fxe_…`, for `authorization: Bearer`.
+    pub token: String,
+}
+
+/// `POST /api/v1/corps/{corpId}/employees/{employee}/login-links`: a one-time link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginLink {
+    /// The credential, as listed later.
+    #[serde(flatten)]
+    pub credential: Credential,
+    /// Where to send the employee: this server's address and `path`.
+    pub url: String,
+    /// `/login/fxl_…`.
+    pub path: String,
+}
+
+/// An employee's inbox page, with how many of their messages are unread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxPage {
+    /// Newest first.
+    pub items: Vec<InboxItem>,
+    /// `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// Messages neither read nor revoked, in the whole inbox.
+    pub unread: u64,
+}
+
+/// `POST /api/v1/inbox/messages/{messageId}/read`: when it was first read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadReceipt {
+    /// The message.
+    pub message_id: String,
+    /// Unix milliseconds of the first read; repeating the call does not move it.
+    pub read_at: i64,
+}

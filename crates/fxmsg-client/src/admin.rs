@@ -2,9 +2,9 @@
 //! Only fxmsg serves these; the real Fxiaoke gateway does not.
 
 use fxmsg_api::native::{
-    ApiError, App, AppCredentials, AppPatch, Corp, Employee, EmployeePatch, EmployeeStatus, Fault,
-    InboxItem, Message, MessageDetail, NewApp, NewCorp, NewEmployee, NewFault, NewServiceAccount,
-    Page, ServiceAccount,
+    ApiError, App, AppCredentials, AppPatch, Corp, Credential, Employee, EmployeePatch,
+    EmployeeStatus, Fault, InboxPage, IssuedToken, LoginLink, Message, MessageDetail, NewApp,
+    NewCorp, NewEmployee, NewFault, NewServiceAccount, Page, ServiceAccount,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -254,13 +254,13 @@ impl AdminClient {
             .await
     }
 
-    /// An employee's inbox, newest first.
+    /// An employee's inbox, newest first, with their unread count.
     pub async fn inbox(
         &self,
         corp_id: &str,
         employee: &str,
         cursor: Option<&str>,
-    ) -> Result<Page<InboxItem>, Error> {
+    ) -> Result<InboxPage, Error> {
         let mut request = self
             .http
             .get(self.url(&format!("/corps/{corp_id}/employees/{employee}/inbox")));
@@ -268,6 +268,54 @@ impl AdminClient {
             request = request.query(&[("cursor", cursor)]);
         }
         self.send(request).await
+    }
+
+    /// Issues an API token for an employee (`FSUID_…` or number): their inbox, read receipts
+    /// and stream, nothing else. The token is in this answer only.
+    pub async fn issue_employee_token(
+        &self,
+        corp_id: &str,
+        employee: &str,
+    ) -> Result<IssuedToken, Error> {
+        self.send(
+            self.http
+                .post(self.url(&format!("/corps/{corp_id}/employees/{employee}/tokens"))),
+        )
+        .await
+    }
+
+    /// An employee's tokens, login links and sessions, newest first, without secrets.
+    pub async fn employee_credentials(
+        &self,
+        corp_id: &str,
+        employee: &str,
+    ) -> Result<Vec<Credential>, Error> {
+        self.send(
+            self.http
+                .get(self.url(&format!("/corps/{corp_id}/employees/{employee}/tokens"))),
+        )
+        .await
+    }
+
+    /// Revokes an employee's token, login link or session (`fxc_…`) at once.
+    pub async fn revoke_employee_credential(
+        &self,
+        corp_id: &str,
+        employee: &str,
+        credential_id: &str,
+    ) -> Result<(), Error> {
+        self.send_empty(self.http.delete(self.url(&format!(
+            "/corps/{corp_id}/employees/{employee}/tokens/{credential_id}"
+        ))))
+        .await
+    }
+
+    /// A one-time login link for an employee's web inbox, valid for 15 minutes.
+    pub async fn login_link(&self, corp_id: &str, employee: &str) -> Result<LoginLink, Error> {
+        self.send(self.http.post(self.url(&format!(
+            "/corps/{corp_id}/employees/{employee}/login-links"
+        ))))
+        .await
     }
 
     /// Plans a fault on a compat path (fxmsg's chaos API for testing client resilience).

@@ -45,6 +45,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Where a stream is: connected, or waiting to reconnect.
 struct Follow {
     client: AdminClient,
+    /// `/events` or `/inbox/events`, under `/api/v1`.
+    path: &'static str,
     query: EventsQuery,
     /// The id of the last item yielded that carried one.
     last: Option<i64>,
@@ -74,8 +76,18 @@ impl AdminClient {
         &self,
         query: EventsQuery,
     ) -> impl Stream<Item = Result<StreamItem, Error>> + Send {
+        self.follow("/events", query)
+    }
+
+    /// The stream at `path` (under `/api/v1`), resuming as [`AdminClient::events`] does.
+    pub(crate) fn follow(
+        &self,
+        path: &'static str,
+        query: EventsQuery,
+    ) -> impl Stream<Item = Result<StreamItem, Error>> + Send {
         let follow = Follow {
             client: self.clone(),
+            path,
             last: query.since,
             query,
             connection: None,
@@ -176,7 +188,7 @@ impl Follow {
         let mut request = self
             .client
             .http()
-            .get(self.client.url("/events"))
+            .get(self.client.url(self.path))
             .header("accept", "text/event-stream");
         if let Some(corp) = &self.query.corp_id {
             request = request.query(&[("corpId", corp)]);
@@ -223,10 +235,12 @@ impl Follow {
             }
             "message" | "revoke" | "read" => {
                 let event: Event = serde_json::from_str(&sse.data).map_err(bad)?;
-                self.last = Some(if self.query.corp_id.is_some() {
-                    event.seq
-                } else {
+                // The stream of all corps counts across corps; a corp's and an employee's, in
+                // the corp.
+                self.last = Some(if self.query.corp_id.is_none() && self.path == "/events" {
                     event.global_seq
+                } else {
+                    event.seq
                 });
                 StreamItem::Event(Box::new(event))
             }

@@ -18,12 +18,14 @@
 //!
 //! Layout: [`client`] holds [`Client`] (tokens, retries, auth styles); [`media`] uploads and
 //! downloads; [`admin`] fxmsg's native `/api/v1`; [`events`] its event streams and waits;
+//! [`employee`] one employee's inbox, read receipts and stream;
 //! [`error`] the one error enum.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod admin;
 pub mod client;
+pub mod employee;
 pub mod error;
 pub mod events;
 pub mod media;

@@ -13,6 +13,7 @@
 //! message, inbox rows) → respond. The response is written only after the commit.
 #![forbid(unsafe_code)]
 
+mod access;
 mod auth;
 mod bootstrap;
 pub mod clock;

@@ -11,7 +11,10 @@ CREATE TABLE events (
     kind         TEXT NOT NULL,
     message_seq  INTEGER NOT NULL,
     open_user_id TEXT,
-    created_at   INTEGER NOT NULL
+    created_at   INTEGER NOT NULL,
+    -- When the message was revoked, as of this event (NULL while it was not): a replayed event
+    -- shows the message as the live one did.
+    message_revoked_at INTEGER
 ) STRICT;
 CREATE UNIQUE INDEX events_by_corp ON events(corp_id, seq);
 CREATE INDEX events_by_age ON events(created_at);

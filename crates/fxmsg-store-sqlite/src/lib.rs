@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod cache;
+mod credentials;
 mod directory;
 mod media;
 mod messages;
@@ -27,7 +28,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cache::CacheMap;
 use fxmsg_api::native::{
-    App, Corp, Employee, EmployeeStatus, Event, InboxItem, Message, MessageDetail, ServiceAccount,
+    App, Corp, Credential, Employee, EmployeeStatus, Event, InboxItem, Message, MessageDetail,
+    ServiceAccount,
 };
 use fxmsg_store::{
     AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LogState, MediaRecord,
@@ -510,6 +512,55 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<(i64, Message)>> {
         messages::after(&self.reader, filter, after, limit).await
+    }
+
+    async fn unread_count(&self, corp_id: &str, open_user_id: &str) -> Result<u64> {
+        messages::unread_count(&self.reader, corp_id, open_user_id).await
+    }
+    async fn inbox_item(
+        &self,
+        corp_id: &str,
+        open_user_id: &str,
+        message_id: &str,
+    ) -> Result<Option<InboxItem>> {
+        messages::inbox_item(&self.reader, corp_id, open_user_id, message_id).await
+    }
+
+    async fn insert_credential(&self, credential: &Credential, secret_hash: &str) -> Result<()> {
+        let (credential, hash) = (credential.clone(), secret_hash.to_owned());
+        self.write(move |c| credentials::insert(c, &credential, &hash))
+            .await
+    }
+    async fn live_credential(&self, secret_hash: &str, now: i64) -> Result<Option<Credential>> {
+        credentials::live(&self.reader, secret_hash, now).await
+    }
+    async fn take_login(&self, secret_hash: &str, now: i64) -> Result<Option<Credential>> {
+        let hash = secret_hash.to_owned();
+        let taken = self
+            .write(move |c| credentials::take_login(c, &hash, now))
+            .await?;
+        match taken {
+            Some(id) => credentials::by_id(&self.reader, &id).await,
+            None => Ok(None),
+        }
+    }
+    async fn list_credentials(&self, corp_id: &str, open_user_id: &str) -> Result<Vec<Credential>> {
+        credentials::list(&self.reader, corp_id, open_user_id).await
+    }
+    async fn revoke_credential(
+        &self,
+        corp_id: &str,
+        open_user_id: &str,
+        credential_id: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let (corp, user, id) = (
+            corp_id.to_owned(),
+            open_user_id.to_owned(),
+            credential_id.to_owned(),
+        );
+        self.write(move |c| credentials::revoke(c, &corp, &user, &id, now))
+            .await
     }
 
     async fn insert_media(&self, media: &MediaRecord) -> Result<()> {

@@ -193,13 +193,49 @@ pub async fn inbox(
     .fetch_all(db)
     .await
     .map_err(backend)?;
-    page(&rows, limit, |row| {
-        let read_at = row.get("delivery_read_at");
-        Ok(InboxItem {
-            message: message_from(row)?,
-            state: delivery_state(row.get("delivery_revoked_at"), read_at).into(),
-            read_at,
-        })
+    page(&rows, limit, inbox_item_from)
+}
+
+pub async fn unread_count(db: &SqlitePool, corp_id: &str, open_user_id: &str) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM deliveries
+          WHERE corp_id = ? AND open_user_id = ? AND read_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(corp_id)
+    .bind(open_user_id)
+    .fetch_one(db)
+    .await
+    .map_err(backend)?;
+    Ok(n as u64)
+}
+
+pub async fn inbox_item(
+    db: &SqlitePool,
+    corp_id: &str,
+    open_user_id: &str,
+    message_id: &str,
+) -> Result<Option<InboxItem>> {
+    let row = sqlx::query(
+        "SELECT m.*, d.revoked_at AS delivery_revoked_at, d.read_at AS delivery_read_at
+           FROM messages AS m JOIN deliveries AS d
+             ON d.corp_id = m.corp_id AND d.open_user_id = ? AND d.message_seq = m.seq
+          WHERE m.corp_id = ? AND m.message_id = ?",
+    )
+    .bind(open_user_id)
+    .bind(corp_id)
+    .bind(message_id)
+    .fetch_optional(db)
+    .await
+    .map_err(backend)?;
+    row.as_ref().map(inbox_item_from).transpose()
+}
+
+fn inbox_item_from(row: &SqliteRow) -> Result<InboxItem> {
+    let read_at = row.get("delivery_read_at");
+    Ok(InboxItem {
+        message: message_from(row)?,
+        state: delivery_state(row.get("delivery_revoked_at"), read_at).into(),
+        read_at,
     })
 }
 
@@ -461,8 +497,8 @@ pub fn mark_read(
     Ok(ReadOutcome::Read(now))
 }
 
-/// The scope's events after `after`, oldest first, each with its message as it is now (and, for a
-/// `message` event, as it was when sent: not yet revoked).
+/// The scope's events after `after`, oldest first, each with its message as the live event
+/// carried it (revoked or not as of the event).
 pub async fn events_after(
     db: &SqlitePool,
     scope: &EventScope,
@@ -470,7 +506,8 @@ pub async fn events_after(
     limit: u32,
 ) -> Result<Vec<Event>> {
     const COLUMNS: &str =
-        "SELECT e.global_seq, e.seq AS event_seq, e.kind, e.open_user_id, e.created_at AS at, m.*
+        "SELECT e.global_seq, e.seq AS event_seq, e.kind, e.open_user_id, e.created_at AS at,
+                e.message_revoked_at, m.*
                              FROM events AS e JOIN messages AS m ON m.seq = e.message_seq";
     let limit = i64::from(limit);
     let rows = match scope {
@@ -519,9 +556,7 @@ pub async fn events_after(
                 StoreError::Backend(format!("events.kind {kind:?} is not a kind"))
             })?;
             let mut message = message_from(row)?;
-            if kind == EventKind::Message {
-                message.revoked_at = None;
-            }
+            message.revoked_at = row.get("message_revoked_at");
             Ok(Event {
                 seq: row.get("event_seq"),
                 global_seq: row.get("global_seq"),

@@ -72,9 +72,10 @@ impl<'c> Db<'c> {
     ) -> Result<()> {
         let (global_seq, seq) = self
             .kept(
-                "INSERT INTO events (corp_id, seq, kind, message_seq, open_user_id, created_at)
+                "INSERT INTO events (corp_id, seq, kind, message_seq, open_user_id, created_at,
+                                     message_revoked_at)
                  VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE corp_id = ?1),
-                         ?2, ?3, ?4, ?5)
+                         ?2, ?3, ?4, ?5, ?6)
                  RETURNING global_seq, seq",
             )?
             .query_row(
@@ -83,7 +84,8 @@ impl<'c> Db<'c> {
                     kind.as_str(),
                     message_seq,
                     open_user_id,
-                    at
+                    at,
+                    message.revoked_at
                 ],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )

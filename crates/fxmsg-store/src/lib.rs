@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use fxmsg_api::native::{
-    App, Corp, Employee, EmployeeStatus, Event, EventKind, InboxItem, Message, MessageDetail,
-    ServiceAccount,
+    App, Corp, Credential, Employee, EmployeeStatus, Event, EventKind, InboxItem, Message,
+    MessageDetail, ServiceAccount,
 };
 use tokio::sync::broadcast;
 
@@ -476,6 +476,34 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: u32,
     ) -> Result<Vec<(i64, Message)>>;
+
+    /// How many of the employee's messages are neither read nor revoked.
+    async fn unread_count(&self, corp_id: &str, open_user_id: &str) -> Result<u64>;
+    /// One message of the employee's inbox; `None` if they did not receive it.
+    async fn inbox_item(
+        &self,
+        corp_id: &str,
+        open_user_id: &str,
+        message_id: &str,
+    ) -> Result<Option<InboxItem>>;
+
+    /// Stores an employee credential (its secret only as `secret_hash`).
+    async fn insert_credential(&self, credential: &Credential, secret_hash: &str) -> Result<()>;
+    /// The live credential (not revoked, not expired at `now`) with this secret hash.
+    async fn live_credential(&self, secret_hash: &str, now: i64) -> Result<Option<Credential>>;
+    /// Uses a live login-link credential up (marks it revoked) and returns it: one use only,
+    /// under races too.
+    async fn take_login(&self, secret_hash: &str, now: i64) -> Result<Option<Credential>>;
+    /// The employee's credentials, newest first, revoked ones included.
+    async fn list_credentials(&self, corp_id: &str, open_user_id: &str) -> Result<Vec<Credential>>;
+    /// Revokes one of the employee's credentials; false if they have no live one by that id.
+    async fn revoke_credential(
+        &self,
+        corp_id: &str,
+        open_user_id: &str,
+        credential_id: &str,
+        now: i64,
+    ) -> Result<bool>;
 
     /// Stores media metadata (after the bytes are in the object store).
     async fn insert_media(&self, media: &MediaRecord) -> Result<()>;

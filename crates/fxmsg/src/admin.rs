@@ -8,33 +8,47 @@ use fxmsg_client::Error;
 use serde_json::Value;
 
 use crate::cli::{
-    AdminArgs, AdminCommand, AppCommand, CorpCommand, EmployeeCommand, ServiceCommand,
+    AdminArgs, AdminCommand, AdminConnection, AppCommand, CorpCommand, EmployeeCommand,
+    ServiceCommand,
 };
 use crate::exit;
 
 pub async fn run(args: AdminArgs) -> ExitCode {
     let json = args.output.json;
-    let Some(token) = &args.server.admin_token else {
-        eprintln!(
-            "fxmsg: missing --admin-token: pass it, or set FXMSG_ADMIN_TOKEN to the token the \
-             server printed at its first start"
-        );
-        return ExitCode::from(exit::USAGE);
+    let client = match args.server.client() {
+        Ok(client) => client,
+        Err(code) => return code,
     };
-    let client = AdminClient::new(&args.server.url, token);
     match execute(&client, args.command).await {
         Ok(value) => {
             print(&value, json);
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("fxmsg: {e}");
-            ExitCode::from(match e {
-                Error::Transport(_) | Error::Decode(_) | Error::Io(_) => exit::TRANSPORT,
-                Error::Config(_) | Error::Invalid(_) => exit::USAGE,
-                _ => exit::API,
-            })
-        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// Prints an admin call's error and returns its exit code.
+pub fn failed(e: &Error) -> ExitCode {
+    eprintln!("fxmsg: {e}");
+    ExitCode::from(match e {
+        Error::Transport(_) | Error::Decode(_) | Error::Io(_) => exit::TRANSPORT,
+        Error::Config(_) | Error::Invalid(_) => exit::USAGE,
+        _ => exit::API,
+    })
+}
+
+impl AdminConnection {
+    /// The admin client, or (having said what is missing) the usage exit code.
+    pub fn client(&self) -> Result<AdminClient, ExitCode> {
+        let Some(token) = &self.admin_token else {
+            eprintln!(
+                "fxmsg: missing --admin-token: pass it, or set FXMSG_ADMIN_TOKEN to the token \
+                 the server printed at its first start"
+            );
+            return Err(ExitCode::from(exit::USAGE));
+        };
+        Ok(AdminClient::new(&self.url, token))
     }
 }
 
@@ -73,6 +87,23 @@ async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error>
             c.set_employee_status(&e.corp, &e.employee, EmployeeStatus::Active)
                 .await?,
         ),
+        AdminCommand::Employee(EmployeeCommand::Token(e)) => {
+            json(c.issue_employee_token(&e.corp, &e.employee).await?)
+        }
+        AdminCommand::Employee(EmployeeCommand::Tokens(e)) => {
+            json(c.employee_credentials(&e.corp, &e.employee).await?)
+        }
+        AdminCommand::Employee(EmployeeCommand::RevokeToken {
+            employee,
+            credential_id,
+        }) => {
+            c.revoke_employee_credential(&employee.corp, &employee.employee, &credential_id)
+                .await?;
+            Ok(serde_json::json!({"credentialId": credential_id, "revoked": true}))
+        }
+        AdminCommand::Employee(EmployeeCommand::LoginLink(e)) => {
+            json(c.login_link(&e.corp, &e.employee).await?)
+        }
         AdminCommand::Service(ServiceCommand::Create { corp, name }) => {
             json(c.create_service_account(&corp, &name).await?)
         }
@@ -83,7 +114,7 @@ async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error>
 }
 
 /// Text output: one `key: value` block per record, blank line between records.
-fn print(value: &Value, as_json: bool) {
+pub fn print(value: &Value, as_json: bool) {
     if as_json {
         println!(
             "{}",

@@ -93,6 +93,17 @@ pub enum Command {
   fxmsg token
   curl -H \"authorization: Bearer $(fxmsg token)\" …")]
     Token(TokenArgs),
+    /// Print events (sends, revokes, reads) live as they commit; needs the admin token.
+    #[command(after_help = "Examples:
+  fxmsg events                                   every corp's events, live
+  fxmsg events --corp FSCID_… --since 120         one corp's, replaying after event 120
+  fxmsg events --json --count 1                  wait for the next event, print it as JSON, exit")]
+    Events(EventsArgs),
+    /// Wait until a matching message is committed (exit 0), or give up (exit 5).
+    #[command(after_help = "Examples:
+  fxmsg wait --to 1000 --corp FSCID_… --text \"Build 512\"
+  fxmsg wait --type articles --timeout 120 --json")]
+    Wait(WaitArgs),
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   fxmsg completions bash > ~/.local/share/bash-completion/completions/fxmsg
@@ -103,6 +114,55 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+}
+
+/// `fxmsg events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Server and admin token.
+    #[command(flatten)]
+    pub server: AdminConnection,
+    /// Output.
+    #[command(flatten)]
+    pub output: Output,
+    /// Only this corp's events (ids are then the corp's sequence).
+    #[arg(long)]
+    pub corp: Option<String>,
+    /// Replay the events after this id first.
+    #[arg(long)]
+    pub since: Option<i64>,
+    /// Exit after this many events.
+    #[arg(long)]
+    pub count: Option<u64>,
+}
+
+/// `fxmsg wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Server and admin token.
+    #[command(flatten)]
+    pub server: AdminConnection,
+    /// Output.
+    #[command(flatten)]
+    pub output: Output,
+    /// Sending corp (needed to name a recipient by employee number).
+    #[arg(long)]
+    pub corp: Option<String>,
+    /// Sending app.
+    #[arg(long)]
+    pub app: Option<String>,
+    /// A recipient: FSUID_…, or an employee number with --corp.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Message type.
+    #[arg(long = "type", value_parser = ["text", "composite", "articles"])]
+    pub msg_type: Option<String>,
+    /// Text the content contains.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Seconds to wait.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
 }
 
 /// How client commands print.
@@ -476,6 +536,29 @@ pub enum EmployeeCommand {
     #[command(after_help = "Examples:
   fxmsg admin employee activate --corp FSCID_… 1005")]
     Activate(EmployeeRef),
+    /// Issue an API token for the employee's own inbox, read receipts and stream (shown once).
+    #[command(after_help = "Examples:
+  fxmsg admin employee token --corp FSCID_… 1000
+  curl -H \"authorization: Bearer fxe_…\" http://127.0.0.1:8080/api/v1/inbox")]
+    Token(EmployeeRef),
+    /// List the employee's tokens, login links and sessions (never their secrets).
+    #[command(after_help = "Examples:
+  fxmsg admin employee tokens --corp FSCID_… 1000")]
+    Tokens(EmployeeRef),
+    /// Revoke one of the employee's tokens, login links or sessions at once.
+    #[command(after_help = "Examples:
+  fxmsg admin employee revoke-token --corp FSCID_… 1000 fxc_…")]
+    RevokeToken {
+        /// The employee.
+        #[command(flatten)]
+        employee: EmployeeRef,
+        /// The credential id (fxc_…), from `fxmsg admin employee tokens`.
+        credential_id: String,
+    },
+    /// A one-time link, valid for 15 minutes, that signs the employee in to the web inbox.
+    #[command(after_help = "Examples:
+  fxmsg admin employee login-link --corp FSCID_… 1000")]
+    LoginLink(EmployeeRef),
 }
 
 /// One employee of a corp.

@@ -8,6 +8,7 @@ mod cli;
 mod connection;
 mod send;
 mod serve;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,8 @@ pub mod exit {
     pub const API: u8 = 3;
     /// The server could not be reached, or its answer not read.
     pub const TRANSPORT: u8 = 4;
+    /// `fxmsg wait` gave up: nothing matching was committed in time.
+    pub const TIMED_OUT: u8 = 5;
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,8 @@ fn main() -> ExitCode {
             Command::Media(args) => calls::media(args).await,
             Command::Revoke(args) => calls::revoke(args).await,
             Command::Token(args) => calls::token(args).await,
+            Command::Events(args) => watch::events(args).await,
+            Command::Wait(args) => watch::wait(args).await,
             Command::Completions { .. } => unreachable!("handled before the runtime starts"),
         }
     })

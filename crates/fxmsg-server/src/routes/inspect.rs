@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use fxmsg_api::native::{InboxItem, Message, MessageDetail, Page};
+use fxmsg_api::native::{InboxPage, Message, MessageDetail, Page};
 use fxmsg_store::{Cursor, MessageFilter};
 use serde::Deserialize;
 
@@ -212,15 +212,14 @@ pub async fn get_message(
         .ok_or_else(|| NativeError::not_found(format!("no message {message_id}")))
 }
 
-/// `GET /api/v1/corps/{corpId}/employees/{employee}/inbox`: newest first; `employee` is an
-/// `FSUID_…` or an employee number.
+/// `GET /api/v1/corps/{corpId}/employees/{employee}/inbox`: newest first, with the unread count;
+/// `employee` is an `FSUID_…` or an employee number.
 pub async fn get_inbox(
     State(state): State<AppState>,
     Path((corp_id, employee)): Path<(String, String)>,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Page<InboxItem>>, NativeError> {
+) -> Result<Json<InboxPage>, NativeError> {
     let Query(q) = query.map_err(query_error)?;
-    let (cursor, limit) = paging(q.cursor.as_deref(), q.limit)?;
     let employee = state
         .store
         .employee(&corp_id, &employee)
@@ -228,11 +227,27 @@ pub async fn get_inbox(
         .ok_or_else(|| {
             NativeError::not_found(format!("no employee {employee} in corp {corp_id}"))
         })?;
+    inbox_page(&state, &corp_id, &employee.open_user_id, q).await
+}
+
+/// One page of an employee's inbox and their unread count, for the admin's view and their own.
+pub async fn inbox_page(
+    state: &AppState,
+    corp_id: &str,
+    open_user_id: &str,
+    q: PageQuery,
+) -> Result<Json<InboxPage>, NativeError> {
+    let (cursor, limit) = paging(q.cursor.as_deref(), q.limit)?;
     let (items, next) = state
         .store
-        .inbox(&corp_id, &employee.open_user_id, cursor, limit)
+        .inbox(corp_id, open_user_id, cursor, limit)
         .await?;
-    Ok(page(items, next))
+    let unread = state.store.unread_count(corp_id, open_user_id).await?;
+    Ok(Json(InboxPage {
+        items,
+        next_cursor: next.map(|c| c.0.to_string()),
+        unread,
+    }))
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! The one route table. Handlers are thin: extract, call the store or media, map to `fxmsg-api`.
 
+pub mod access;
 pub mod admin;
 pub mod events;
 pub mod health;
+pub mod inbox;
 pub mod inspect;
 pub mod media;
 pub mod message;
@@ -108,12 +110,42 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/wait", get(inspect::wait_messages))
         .route("/events", get(events::stream_events))
         .route("/messages/{message_id}", get(inspect::get_message))
+        .route(
+            "/corps/{corp_id}/employees/{employee}/tokens",
+            post(access::issue_token).get(access::list_credentials),
+        )
+        .route(
+            "/corps/{corp_id}/employees/{employee}/tokens/{credential_id}",
+            axum::routing::delete(access::revoke_credential),
+        )
+        .route(
+            "/corps/{corp_id}/employees/{employee}/login-links",
+            post(access::issue_login_link),
+        )
         .route_layer(
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), metrics::record_requests))
                 .layer(from_fn_with_state(state.clone(), admin::require_admin))
                 .layer(DefaultBodyLimit::max(64 * 1024)),
         );
+    // An employee's own routes, with employee credentials instead of the admin token.
+    let employee = Router::new()
+        .route("/inbox", get(inbox::get_inbox))
+        .route("/inbox/messages/{message_id}", get(inbox::get_message))
+        .route("/inbox/messages/{message_id}/read", post(inbox::mark_read))
+        .route("/inbox/events", get(inbox::stream_events))
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(state.clone(), metrics::record_requests))
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    crate::access::require_employee,
+                ))
+                .layer(DefaultBodyLimit::max(64 * 1024)),
+        );
+    let login = Router::new()
+        .route("/login/{code}", get(access::login_page).post(access::login))
+        .route_layer(from_fn_with_state(state.clone(), metrics::record_requests));
     let scrape = Router::new()
         .route("/metrics", get(metrics::get_metrics))
         .route_layer(from_fn_with_state(state.clone(), admin::require_admin));
@@ -121,7 +153,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(compat)
         .merge(scrape)
-        .nest("/api/v1", native)
+        .nest("/api/v1", native.merge(employee))
+        .merge(login)
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { NativeError::not_found("no such route") })

@@ -372,3 +372,108 @@ async fn credentials_come_from_a_profile_file_and_failures_have_distinct_exit_co
     assert_eq!(unknown_flag.status.code(), Some(2));
     assert!(Path::new(profile).exists());
 }
+
+/// Runs `fxmsg ARGS` with the admin token and the server's URL in the environment.
+fn admin_command(server: &TestServer, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_fxmsg"));
+    command
+        .args(args)
+        .env("FXMSG_URL", &server.url)
+        .env("FXMSG_ADMIN_TOKEN", crate::support::ADMIN_TOKEN)
+        .kill_on_drop(true);
+    command
+}
+
+#[tokio::test]
+async fn events_and_wait_on_the_command_line() {
+    let server = TestServer::start().await;
+    let corp = server.demo.corp.corp_id.clone();
+    let mut events = admin_command(
+        &server,
+        &["events", "--json", "--count", "2", "--corp", &corp],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // The stream is open once it says so on stderr.
+    let mut status = tokio::io::BufReader::new(events.stderr.take().unwrap());
+    let mut first = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut status, &mut first)
+        .await
+        .unwrap();
+    assert!(
+        first.starts_with("fxmsg: following events after 0"),
+        "{first}"
+    );
+    let waiting = admin_command(
+        &server,
+        &[
+            "wait", "--corp", &corp, "--to", "1001", "--text", "deployed", "--json",
+        ],
+    )
+    .output();
+    let waiting = tokio::spawn(waiting);
+    for text in ["building", "deployed"] {
+        assert!(fxmsg(&server, &["send", "text", "--to", "1001", text])
+            .await
+            .status
+            .success());
+    }
+    let printed = events.wait_with_output().await.unwrap();
+    assert!(printed.status.success(), "{printed:?}");
+    let lines: Vec<Value> = stdout(&printed)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (lines[0]["seq"].as_i64(), lines[1]["seq"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(lines[1]["message"]["content"]["content"], "deployed");
+    let found = waiting.await.unwrap().unwrap();
+    assert!(found.status.success(), "{found:?}");
+    assert_eq!(json_out(&found)["content"]["content"], "deployed");
+
+    let timed_out = admin_command(&server, &["wait", "--text", "never", "--timeout", "1"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(timed_out.status.code(), Some(5), "{timed_out:?}");
+    assert!(stderr(&timed_out).contains("no matching message within 1 s"));
+}
+
+#[tokio::test]
+async fn employee_tokens_and_login_links_on_the_command_line() {
+    let server = TestServer::start().await;
+    let corp = server.demo.corp.corp_id.clone();
+    let run = |args: &[&str]| {
+        let mut all = vec!["admin", "--json", "employee"];
+        all.extend_from_slice(args);
+        admin_command(&server, &all).output()
+    };
+    let issued = run(&["token", "--corp", &corp, "1000"]).await.unwrap();
+    let issued = json_out(&issued);
+    let token = issued["token"].as_str().unwrap();
+    let me = fxmsg_client::employee::EmployeeClient::new(&server.url, token);
+    assert!(me.inbox(None).await.is_ok());
+    let link = json_out(&run(&["login-link", "--corp", &corp, "1000"]).await.unwrap());
+    assert!(link["url"].as_str().unwrap().contains("/login/fxl_"));
+    let listed = json_out(&run(&["tokens", "--corp", &corp, "1000"]).await.unwrap());
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let id = issued["credentialId"].as_str().unwrap();
+    let revoked = run(&["revoke-token", "--corp", &corp, "1000", id])
+        .await
+        .unwrap();
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert!(me.inbox(None).await.is_err());
+    let again = run(&["revoke-token", "--corp", &corp, "1000", id])
+        .await
+        .unwrap();
+    assert_eq!(again.status.code(), Some(3));
+    assert!(
+        stderr(&again).contains(&format!("no live credential {id}")),
+        "{again:?}"
+    );
+}

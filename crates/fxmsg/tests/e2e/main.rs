@@ -8,6 +8,7 @@ mod cli;
 mod durability;
 mod errors;
 mod events;
+mod inbox;
 mod isolation;
 mod malformed;
 mod media;
