@@ -6,15 +6,22 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fxmsg_client::admin::AdminClient;
+use futures_util::StreamExt;
+use fxmsg_client::admin::{AdminClient, MessageQuery};
+use fxmsg_client::events::{EventsQuery, StreamItem};
 use fxmsg_client::{AuthStyle, Client, Credentials, RetryPolicy, SendMessage};
 
 use crate::support::ADMIN_TOKEN;
 
 /// Starts `fxmsg serve` on port 0 and reads the banner: (child, base URL, banner lines).
 fn spawn(data_dir: &std::path::Path) -> (Child, String, Vec<String>) {
+    spawn_on(data_dir, "127.0.0.1:0")
+}
+
+/// [`spawn`] listening on `listen`.
+fn spawn_on(data_dir: &std::path::Path, listen: &str) -> (Child, String, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fxmsg"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--listen", listen, "--data-dir"])
         .arg(data_dir)
         .env("FXMSG_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("RUST_LOG", "warn")
@@ -131,4 +138,126 @@ async fn every_acknowledged_send_survives_sigkill() {
     child.kill().unwrap();
     child.wait().unwrap();
     println!("{} acknowledged sends survived SIGKILL", acked.len());
+}
+
+/// SIGKILL while sends commit, whatever moment a commit and its publication are at: the event is
+/// in the log, so an SDK stream that was following reconnects to the restarted server, resumes
+/// from its last id, and has every committed event exactly once, every acknowledged send among
+/// them.
+#[tokio::test]
+async fn a_resuming_stream_loses_no_event_across_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let (mut child, url, banner) = spawn_on(dir.path(), &listen);
+    let client = Client::builder(&url)
+        .credentials(Credentials::new(
+            field(&banner, "appId: "),
+            field(&banner, "appSecret: "),
+            field(&banner, "permanentCode: "),
+        ))
+        .retry(RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let admin = AdminClient::new(&url, ADMIN_TOKEN);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (opened, open) = tokio::sync::oneshot::channel();
+    let follower = tokio::spawn({
+        let (admin, seen) = (admin.clone(), seen.clone());
+        async move {
+            let mut opened = Some(opened);
+            let mut stream = Box::pin(admin.events(EventsQuery::default()));
+            while let Some(item) = stream.next().await {
+                match item.expect("the stream resumes across the restart") {
+                    StreamItem::Open(_) => {
+                        if let Some(opened) = opened.take() {
+                            let _ = opened.send(());
+                        }
+                    }
+                    StreamItem::Event(e) => seen.lock().unwrap().push(*e),
+                    StreamItem::Reset(head) => panic!("reset {head:?}"),
+                }
+            }
+        }
+    });
+    open.await.unwrap();
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let senders: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, acked) = (client.clone(), acked.clone());
+            tokio::spawn(async move {
+                while let Ok(sent) = client.send(&SendMessage::text(["1000"], "followed")).await {
+                    acked.lock().unwrap().push(sent.message_id);
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < 200 {
+        assert!(
+            Instant::now() < deadline,
+            "sends were not acknowledged in time"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+
+    let (mut child, _, _) = spawn_on(dir.path(), &listen);
+    let mut total = 0;
+    let mut cursor = None;
+    loop {
+        let page = admin
+            .list_messages(&MessageQuery {
+                cursor,
+                limit: Some(500),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        total += page.items.len();
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.lock().unwrap().len() < total {
+        assert!(
+            Instant::now() < deadline,
+            "the stream has {} of {total} events",
+            seen.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    follower.abort();
+    let seen = seen.lock().unwrap().clone();
+    let positions: Vec<i64> = seen.iter().map(|e| e.global_seq).collect();
+    assert_eq!(positions, (1..=total as i64).collect::<Vec<_>>());
+    let streamed: std::collections::HashSet<&str> =
+        seen.iter().map(|e| e.message_id.as_str()).collect();
+    for id in &acked {
+        assert!(
+            streamed.contains(id.as_str()),
+            "acknowledged {id} never streamed"
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    println!(
+        "{} events streamed across SIGKILL, {} acknowledged",
+        total,
+        acked.len()
+    );
 }
