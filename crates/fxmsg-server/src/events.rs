@@ -22,7 +22,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use fxmsg_api::native::{Event, StreamHead};
 use fxmsg_api::native::{EventKind, Message};
-use fxmsg_store::{EventScope, MessageFilter, Store};
+use fxmsg_store::{EventScope, LiveEvent, MessageFilter, Store};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 use tokio_util::sync::CancellationToken;
@@ -121,7 +121,7 @@ fn head_event(name: &str, head: i64, reason: Option<String>) -> SseEvent {
 struct Follow {
     store: Arc<dyn Store>,
     scope: EventScope,
-    live: Receiver<Arc<Event>>,
+    live: Receiver<Arc<LiveEvent>>,
     /// The position of the last event sent (or the one the stream starts after).
     last: i64,
     /// Events ready to send.
@@ -173,7 +173,10 @@ impl Follow {
                     let position = self.scope.position(&event);
                     if self.scope.admits(&event) && position > self.last {
                         self.last = position;
-                        let sse = self.sse(&event);
+                        let sse = SseEvent::default()
+                            .id(position.to_string())
+                            .event(event.kind.as_str())
+                            .data(event.json());
                         return Some((Ok(sse), self));
                     }
                 }

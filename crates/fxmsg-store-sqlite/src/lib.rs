@@ -32,7 +32,7 @@ use fxmsg_api::native::{
     ServiceAccount,
 };
 use fxmsg_store::{
-    AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LogState, MediaRecord,
+    AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LiveEvent, LogState, MediaRecord,
     MessageFilter, NewMessage, ReadOutcome, Result, RevokeOutcome, Store, StoreError, TokenKind,
     TokenRecord,
 };
@@ -475,7 +475,7 @@ impl Store for SqliteStore {
         messages::inbox(&self.reader, corp_id, open_user_id, cursor, limit).await
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.writer.subscribe()
     }
     async fn events_after(&self, scope: &EventScope, after: i64, limit: u32) -> Result<Vec<Event>> {

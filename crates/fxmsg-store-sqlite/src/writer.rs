@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fxmsg_api::native::{Event, EventKind, Message};
-use fxmsg_store::{Result, StoreError};
+use fxmsg_store::{LiveEvent, Result, StoreError};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
@@ -47,7 +47,7 @@ pub struct Db<'c> {
     conn: &'c Connection,
     kept: Vec<(&'static str, Statement<'c>)>,
     /// Events logged by the running transaction: published once it commits, dropped if not.
-    events: Vec<Arc<Event>>,
+    events: Vec<Arc<LiveEvent>>,
 }
 
 impl<'c> Db<'c> {
@@ -90,7 +90,7 @@ impl<'c> Db<'c> {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(error)?;
-        self.events.push(Arc::new(Event {
+        self.events.push(Arc::new(LiveEvent::new(Event {
             seq,
             global_seq,
             kind,
@@ -99,7 +99,7 @@ impl<'c> Db<'c> {
             open_user_id: open_user_id.map(str::to_owned),
             at,
             message: message.clone(),
-        }));
+        })));
         Ok(())
     }
 
@@ -190,7 +190,7 @@ enum Request {
 pub struct Writer {
     jobs: mpsc::Sender<Request>,
     metrics: WriterMetrics,
-    events: broadcast::Sender<Arc<Event>>,
+    events: broadcast::Sender<Arc<LiveEvent>>,
 }
 
 /// What the writer and its checkpoint thread have done since they started. Each metric is shared:
@@ -291,7 +291,7 @@ impl Writer {
     }
 
     /// Committed events from now on, in commit order.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.events.subscribe()
     }
 
@@ -364,7 +364,7 @@ fn run(
     mut queue: mpsc::Receiver<Request>,
     checkpointer: Checkpointer,
     metrics: WriterMetrics,
-    events: broadcast::Sender<Arc<Event>>,
+    events: broadcast::Sender<Arc<LiveEvent>>,
 ) {
     let mut db = Db::new(&conn);
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);

@@ -250,6 +250,38 @@ pub fn content_contains(content: &serde_json::Value, text: &str) -> bool {
     }
 }
 
+/// A committed event as live subscribers get it: the event, and its JSON made once for all of
+/// them (a thousand streams on one corp would otherwise serialize it a thousand times).
+#[derive(Debug)]
+pub struct LiveEvent {
+    event: Event,
+    json: std::sync::OnceLock<String>,
+}
+
+impl LiveEvent {
+    /// Wraps a committed event.
+    pub fn new(event: Event) -> LiveEvent {
+        LiveEvent {
+            event,
+            json: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The event as JSON, made by the first subscriber that asks.
+    pub fn json(&self) -> &str {
+        self.json
+            .get_or_init(|| serde_json::to_string(&self.event).expect("an event serializes"))
+    }
+}
+
+impl std::ops::Deref for LiveEvent {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
 /// Whose events a stream carries, and which sequence numbers it counts in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventScope {
@@ -452,7 +484,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Live events, each sent once its transaction has committed, in commit order. A receiver
     /// that falls behind gets `Lagged` and catches up with [`Store::events_after`].
-    fn subscribe(&self) -> broadcast::Receiver<Arc<Event>>;
+    fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>>;
     /// The scope's events after position `after`, oldest first, at most `limit`.
     async fn events_after(&self, scope: &EventScope, after: i64, limit: u32) -> Result<Vec<Event>>;
     /// The scope's newest position and how far its log was pruned.

@@ -20,17 +20,26 @@ fn spawn(data_dir: &std::path::Path) -> (Child, String, Vec<String>) {
 
 /// [`spawn`] listening on `listen`.
 fn spawn_on(data_dir: &std::path::Path, listen: &str) -> (Child, String, Vec<String>) {
+    // So that a start that fails can say why.
+    std::fs::create_dir_all(data_dir).unwrap();
+    let log = data_dir.join("serve.stderr");
     let mut child = Command::new(env!("CARGO_BIN_EXE_fxmsg"))
         .args(["serve", "--listen", listen, "--data-dir"])
         .arg(data_dir)
         .env("FXMSG_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
+    let Some(Ok(first)) = lines.next() else {
+        let _ = child.wait();
+        panic!(
+            "fxmsg serve did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    };
     let url = first.split_whitespace().nth(3).unwrap().to_owned();
     // The banner ends with the curl snippet when a demo was created, else right after the first line.
     let mut banner = vec![first];
@@ -147,13 +156,9 @@ async fn every_acknowledged_send_survives_sigkill() {
 #[tokio::test]
 async fn a_resuming_stream_loses_no_event_across_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let (mut child, url, banner) = spawn_on(dir.path(), &listen);
+    let (mut child, url, banner) = spawn(dir.path());
+    // The restart listens where this one does, for the stream to reconnect to.
+    let listen = url.trim_start_matches("http://").to_owned();
     let client = Client::builder(&url)
         .credentials(Credentials::new(
             field(&banner, "appId: "),
