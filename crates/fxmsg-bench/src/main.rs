@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod callgrind;
+mod events;
 mod helpers;
 mod load;
 mod procs;
@@ -51,6 +52,12 @@ struct Args {
     /// maximum, to compare builds or settings at equal load (needs `--only`).
     #[arg(long, requires = "only")]
     rate: Option<f64>,
+    /// Event streams open during the send → event latency run.
+    #[arg(long, default_value_t = 1000)]
+    streams: usize,
+    /// Sends per second during the send → event latency run.
+    #[arg(long, default_value_t = 100.0)]
+    event_rate: f64,
     #[command(subcommand)]
     helper: Option<HelperCommand>,
 }
@@ -76,6 +83,8 @@ enum Group {
     Mixed,
     /// 5 MB uploads.
     Upload,
+    /// Send → event latency with many event streams open.
+    Events,
     /// send-1 and the HTTP baseline under callgrind: instructions per request (needs valgrind).
     Instructions,
 }
@@ -339,6 +348,52 @@ async fn run(args: Args) -> bool {
                 eprintln!("send-1 open loop: no activity in /metrics");
             }
             sane.set(sane.get() && counted);
+        }
+    }
+
+    if wants(Group::Events) {
+        let (streams, rate) = if args.smoke {
+            (20, 20.0)
+        } else {
+            (args.streams, args.event_rate)
+        };
+        match events::send_to_event(&setup, streams, rate, warmup, measure).await {
+            Ok(run) => {
+                if run.sends == 0 || run.missing > 0 {
+                    eprintln!(
+                        "send → event: {} sends, {} copies missing",
+                        run.sends, run.missing
+                    );
+                    sane.set(false);
+                }
+                let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| {
+                    h.value_at_quantile(q) as f64 / 1000.0
+                };
+                let label = format!("{streams} streams on one corp, {rate} sends/s");
+                rows.push(
+                    Row::plain(
+                        format!("send → event p50, {label}"),
+                        ms(&run.to_event, 0.5),
+                        "ms",
+                    )
+                    .against("answer p50", ms(&run.to_answer, 0.5)),
+                );
+                let p99 = ms(&run.to_event, 0.99);
+                rows.push(
+                    Row::plain(format!("send → event p99, {label}"), p99, "ms")
+                        .against("answer p99", ms(&run.to_answer, 0.99))
+                        .target("≤ 10 ms", p99 <= 10.0),
+                );
+                rows.push(Row::plain(
+                    format!("event copies delivered, {label} ({} missing)", run.missing),
+                    run.deliveries as f64 / run.secs,
+                    "events/s",
+                ));
+            }
+            Err(e) => {
+                eprintln!("send → event: {e}");
+                sane.set(false);
+            }
         }
     }
 

@@ -20,6 +20,7 @@ pub const EMPLOYEES: usize = 500;
 /// What the scenarios need to build requests.
 pub struct Setup {
     pub url: String,
+    pub corp_id: String,
     pub token: String,
     pub ea: String,
     pub cover: String,
@@ -79,6 +80,7 @@ pub async fn set_up(url: &str, employees: usize) -> Setup {
         .expect("upload cover");
     Setup {
         url: url.into(),
+        corp_id: corp.corp_id.clone(),
         token: client.access_token().await.expect("a token"),
         ea: corp.ea,
         cover,
