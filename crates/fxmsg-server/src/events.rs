@@ -199,15 +199,6 @@ impl Follow {
     }
 }
 
-/// Streams sent as text/event-stream, for the request-timeout layer to leave alone: they last as
-/// long as the client listens (or, for the wait, up to its own timeout).
-pub fn is_long_lived(path: &str) -> bool {
-    matches!(
-        path,
-        "/api/v1/events" | "/api/v1/inbox/events" | "/api/v1/messages/wait"
-    )
-}
-
 /// Messages matching `filter` after position `after`, oldest first: at once if some are
 /// committed, else as soon as one commits, else none once `timeout` has passed (or the server
 /// stops). No polling: the live channel says when to look again. Returns the messages with the

@@ -113,7 +113,6 @@ fn at(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
 pub struct Server {
     listener: TcpListener,
     router: Router,
-    request_timeout: Duration,
     store: SqliteStore,
     clock: Arc<dyn Clock>,
     key_prune_every: Duration,
@@ -168,7 +167,7 @@ impl Server {
             metrics: metrics::Metrics::new(&store),
             shutdown: shutdown.clone(),
         });
-        let router = routes::router(state);
+        let router = routes::router(state, Duration::from_secs(config.request_timeout_secs));
         let listener = TcpListener::bind(config.listen.bind_target())
             .await
             .map_err(|source| StartError::Listen {
@@ -179,7 +178,6 @@ impl Server {
             Server {
                 listener,
                 router,
-                request_timeout: Duration::from_secs(config.request_timeout_secs),
                 store,
                 clock,
                 key_prune_every: Duration::from_secs(config.key_prune_secs),
@@ -209,7 +207,7 @@ impl Server {
             self.key_prune_every,
             self.event_retention,
         ));
-        let app = routes::app(self.router, self.request_timeout);
+        let app = routes::app(self.router);
         let streams = self.shutdown.clone();
         let served = axum::serve(self.listener, app.into_make_service())
             .with_graceful_shutdown(async move {

@@ -424,7 +424,7 @@ pub fn revoke(
 }
 
 /// The message stored as `seq`, read by the writer.
-fn message_at(db: &Connection, seq: i64) -> Result<Message> {
+pub(crate) fn message_at(db: &Connection, seq: i64) -> Result<Message> {
     let (mut message, [content, recipients, invalid_users]) = db
         .prepare_cached(
             "SELECT message_id, corp_id, app_id, service_id, msg_type, content, recipients,
@@ -601,23 +601,43 @@ pub async fn event_log(db: &SqlitePool, scope: &EventScope) -> Result<LogState> 
 }
 
 /// One pruning step: deletes up to `limit` of the oldest events created before `before`, never
-/// a corp's newest nor the newest of all (numbering continues from those), and raises the
-/// watermarks to what it deleted. Returns how many it deleted.
+/// a corp's newest (numbering continues from it), and raises the watermarks to what it deleted.
+/// Returns how many it deleted.
 pub fn prune_events(db: &Connection, before: i64, limit: u32) -> Result<u64> {
-    let doomed: Vec<(i64, String, i64)> = db
-        .prepare_cached(
-            "SELECT e.global_seq, e.corp_id, e.seq FROM events AS e
-              WHERE e.created_at < ?1
-                AND e.seq < (SELECT max(seq) FROM events AS n WHERE n.corp_id = e.corp_id)
-              ORDER BY e.created_at LIMIT ?2",
-        )
-        .and_then(|mut s| {
-            s.query_map(params![before, limit], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect()
-        })
-        .map_err(error)?;
+    // Oldest first by number, which is commit order and so time order: the pass stops at the
+    // first event that is not old enough. A corp's newest event is kept and stepped over.
+    let mut doomed: Vec<(i64, String, i64)> = Vec::new();
+    let mut after = 0i64;
+    'scan: loop {
+        let window: Vec<(i64, String, i64, i64, bool)> = db
+            .prepare_cached(
+                "SELECT e.global_seq, e.corp_id, e.seq, e.created_at,
+                        e.seq = (SELECT max(seq) FROM events AS n WHERE n.corp_id = e.corp_id)
+                   FROM events AS e WHERE e.global_seq > ?1 ORDER BY e.global_seq LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![after, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect()
+            })
+            .map_err(error)?;
+        if window.is_empty() {
+            break;
+        }
+        for (global_seq, corp, seq, at, newest) in window {
+            if at >= before {
+                break 'scan;
+            }
+            after = global_seq;
+            if !newest {
+                doomed.push((global_seq, corp, seq));
+                if doomed.len() == limit as usize {
+                    break 'scan;
+                }
+            }
+        }
+    }
     let raise = |corp: &str, through: i64| {
         db.prepare_cached(
             "INSERT INTO event_watermarks (corp_id, pruned_through) VALUES (?1, ?2)

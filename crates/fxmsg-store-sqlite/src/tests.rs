@@ -890,3 +890,116 @@ async fn messages_after_a_position_match_text_in_any_content_string_but_not_keys
     assert!(find("title", 0).await.is_empty(), "keys are not content");
     assert!(find("42", 1).await.is_empty(), "after the card's position");
 }
+
+/// Writes that log an event and then fail, in the same group commits as sends: their events are
+/// neither stored nor published, and the numbers they had taken are given to the next events.
+#[tokio::test]
+async fn an_event_logged_by_a_write_that_then_fails_leaves_no_trace_and_no_gap() {
+    let (_dir, store) = store().await;
+    store
+        .insert_message(message("first", "C1", &["UC10"], 1), None)
+        .await
+        .unwrap();
+    let first = store.message(Some("C1"), "first").await.unwrap().unwrap();
+    let mut live = store.subscribe();
+    let writes = (0..40).map(|i| {
+        let store = store.clone();
+        let template = first.message.clone();
+        tokio::spawn(async move {
+            if i % 2 == 0 {
+                store
+                    .write(move |db| {
+                        db.log_event(EventKind::Read, &template, 1, Some("UC10"), 2)?;
+                        Err::<(), _>(StoreError::Conflict("fails after logging".into()))
+                    })
+                    .await
+                    .map(|_| false)
+            } else {
+                store
+                    .insert_message(message(&format!("m{i}"), "C1", &["UC10"], 2), None)
+                    .await
+                    .map(|_| true)
+            }
+        })
+    });
+    let results = futures_util::future::join_all(writes).await;
+    let sent = results
+        .iter()
+        .filter(|r| matches!(r.as_ref().unwrap(), Ok(true)))
+        .count();
+    assert_eq!(sent, 20);
+    let mut published = Vec::new();
+    while let Ok(event) = live.try_recv() {
+        published.push((event.seq, event.kind));
+    }
+    let expected: Vec<(i64, EventKind)> = (2..=21).map(|n| (n, EventKind::Message)).collect();
+    assert_eq!(published, expected);
+    let stored: Vec<(i64, EventKind)> = store
+        .events_after(&EventScope::Corp("C1".into()), 1, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| (e.seq, e.kind))
+        .collect();
+    assert_eq!(stored, expected);
+}
+
+/// A corp's newest event at the front of the log is stepped over, not a wall: the older events
+/// of other corps behind it are pruned.
+#[tokio::test]
+async fn pruning_steps_over_a_kept_newest_event() {
+    let (_dir, store) = store().await;
+    store
+        .insert_message(message("b0", "C2", &["UC20"], 1), None)
+        .await
+        .unwrap();
+    for i in 0..5 {
+        store
+            .insert_message(message(&format!("a{i}"), "C1", &["UC10"], 2 + i), None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.prune_events(100, 2).await.unwrap(), (2, false));
+    assert_eq!(store.prune_events(100, 2).await.unwrap(), (2, false));
+    assert_eq!(store.prune_events(100, 2).await.unwrap(), (0, true));
+    let c1 = store
+        .event_log(&EventScope::Corp("C1".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        c1,
+        LogState {
+            head: 5,
+            pruned_through: 4
+        }
+    );
+    // Younger than the cut-off: kept.
+    assert_eq!(store.prune_events(3, 10).await.unwrap(), (0, true));
+}
+
+/// An event logged while no stream listens is not copied; a stream that subscribes before the
+/// commit still receives it, built from the log after the commit.
+#[tokio::test]
+async fn a_stream_that_subscribes_during_the_transaction_still_gets_the_event() {
+    let (_dir, store) = store().await;
+    let subscribed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let (slot, subscriber) = (subscribed.clone(), store.clone());
+    let mut m = message("late", "C1", &["UC10"], 7);
+    m.message.content = json!({"content": "built from the log"});
+    store
+        .write(move |db| {
+            let outcome = crate::messages::insert(db, &m, None, 999)?;
+            // Subscribes after the event was logged (unbuilt), before the commit.
+            *slot.lock().unwrap() = Some(subscriber.subscribe());
+            Ok(outcome)
+        })
+        .await
+        .unwrap();
+    let mut live = subscribed.lock().unwrap().take().unwrap();
+    let event = live.try_recv().expect("the event, built after the commit");
+    assert_eq!((event.seq, event.kind), (1, EventKind::Message));
+    assert_eq!(event.message.content["content"], "built from the log");
+    assert_eq!(event.message.revoked_at, None);
+    let stored = store.events_after(&EventScope::All, 0, 10).await.unwrap();
+    assert_eq!(stored[0], Event::clone(&event));
+}

@@ -15,11 +15,12 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::Response;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use tower::{Service, ServiceBuilder};
+use tower_http::timeout::TimeoutLayer;
 
 use crate::error::NativeError;
 use crate::faults;
@@ -57,7 +58,12 @@ pub fn compat_paths() -> Vec<&'static str> {
 }
 
 /// The route table: compat routes, native `/api/v1`, health, each group with its own layers.
-pub fn router(state: AppState) -> Router {
+///
+/// Requests taking longer than `request_timeout` are answered 408, in every group but the
+/// long-lived ones: event streams and waits last as long as their client listens or their own
+/// timeout, and shutdown ends them.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let timeout = || TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout);
     let compat = compat_routes()
         .into_iter()
         .fold(Router::new(), |router, (path, route)| {
@@ -65,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         })
         .route_layer(
             ServiceBuilder::new()
+                .layer(timeout())
                 .layer(from_fn_with_state(state.clone(), metrics::record_requests))
                 .layer(from_fn_with_state(state.clone(), faults::inject))
                 .layer(DefaultBodyLimit::max(
@@ -107,8 +114,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/faults/{id}", axum::routing::delete(admin::delete_fault))
         .route("/messages", get(inspect::list_messages))
-        .route("/messages/wait", get(inspect::wait_messages))
-        .route("/events", get(events::stream_events))
         .route("/messages/{message_id}", get(inspect::get_message))
         .route(
             "/corps/{corp_id}/employees/{employee}/tokens",
@@ -124,18 +129,28 @@ pub fn router(state: AppState) -> Router {
         )
         .route_layer(
             ServiceBuilder::new()
+                .layer(timeout())
                 .layer(from_fn_with_state(state.clone(), metrics::record_requests))
                 .layer(from_fn_with_state(state.clone(), admin::require_admin))
                 .layer(DefaultBodyLimit::max(64 * 1024)),
+        );
+    // Long-lived admin routes: the same stack without the request timeout.
+    let native_streams = Router::new()
+        .route("/messages/wait", get(inspect::wait_messages))
+        .route("/events", get(events::stream_events))
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(state.clone(), metrics::record_requests))
+                .layer(from_fn_with_state(state.clone(), admin::require_admin)),
         );
     // An employee's own routes, with employee credentials instead of the admin token.
     let employee = Router::new()
         .route("/inbox", get(inbox::get_inbox))
         .route("/inbox/messages/{message_id}", get(inbox::get_message))
         .route("/inbox/messages/{message_id}/read", post(inbox::mark_read))
-        .route("/inbox/events", get(inbox::stream_events))
         .route_layer(
             ServiceBuilder::new()
+                .layer(timeout())
                 .layer(from_fn_with_state(state.clone(), metrics::record_requests))
                 .layer(from_fn_with_state(
                     state.clone(),
@@ -143,17 +158,39 @@ pub fn router(state: AppState) -> Router {
                 ))
                 .layer(DefaultBodyLimit::max(64 * 1024)),
         );
+    let employee_streams = Router::new()
+        .route("/inbox/events", get(inbox::stream_events))
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(state.clone(), metrics::record_requests))
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    crate::access::require_employee,
+                )),
+        );
     let login = Router::new()
         .route("/login/{code}", get(access::login_page).post(access::login))
-        .route_layer(from_fn_with_state(state.clone(), metrics::record_requests));
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(timeout())
+                .layer(from_fn_with_state(state.clone(), metrics::record_requests)),
+        );
     let scrape = Router::new()
         .route("/metrics", get(metrics::get_metrics))
-        .route_layer(from_fn_with_state(state.clone(), admin::require_admin));
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(timeout())
+                .layer(from_fn_with_state(state.clone(), admin::require_admin)),
+        );
 
+    let api = native
+        .merge(native_streams)
+        .merge(employee)
+        .merge(employee_streams);
     Router::new()
         .merge(compat)
         .merge(scrape)
-        .nest("/api/v1", native.merge(employee))
+        .nest("/api/v1", api)
         .merge(login)
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
@@ -161,33 +198,17 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The application as served: `router` inside the layers every request passes, unmatched ones
-/// included (trace id and log line, then the request timeout).
+/// The application as served: `router` inside the layer every request passes, unmatched ones
+/// included: the trace id and its log line.
 ///
-/// These wrap the router as a whole rather than through `Router::layer`, and each route's layers
+/// It wraps the router as a whole rather than through `Router::layer`, and each route's layers
 /// are one stack: axum boxes a route's service once per layering call and clones every box of the
 /// chain on each request, which cost a send ~30 allocations with the layers added one by one.
 pub fn app(
     router: Router,
-    request_timeout: Duration,
 ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static
 {
     ServiceBuilder::new()
         .layer(from_fn(trace_requests))
-        .layer(from_fn(move |request: Request, next: Next| {
-            time_limit(request, next, request_timeout)
-        }))
         .service(router)
-}
-
-/// Answers 408 for a request not answered within `limit`; event streams and waits are answered
-/// at once or run to their own timeout, and are left alone.
-async fn time_limit(request: Request, next: Next, limit: Duration) -> Response {
-    if crate::events::is_long_lived(request.uri().path()) {
-        return next.run(request).await;
-    }
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
-    }
 }
