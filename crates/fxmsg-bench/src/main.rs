@@ -55,8 +55,8 @@ struct Args {
     /// Event streams open during the send → event latency run.
     #[arg(long, default_value_t = 1000)]
     streams: usize,
-    /// Sends per second during the send → event latency run.
-    #[arg(long, default_value_t = 100.0)]
+    /// Sends per second during the send → event latency run (each one a copy to every stream).
+    #[arg(long, default_value_t = 20.0)]
     event_rate: f64,
     #[command(subcommand)]
     helper: Option<HelperCommand>,

@@ -14,12 +14,16 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::body::Body;
+use axum::http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::StreamExt;
 use fxmsg_api::native::{Event, StreamHead};
 use fxmsg_api::native::{EventKind, Message};
 use fxmsg_store::{EventScope, LiveEvent, MessageFilter, Store};
@@ -76,9 +80,10 @@ pub async fn stream(
         replaying: false,
         shutdown,
         metrics,
+        keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE)),
     };
     follow.metrics.open.inc();
-    follow.pending.push_back(head_event("open", log.head, None));
+    follow.pending.push_back(head_frame("open", log.head, None));
     match from {
         None => {}
         Some(n) if n < log.pruned_through || n > log.head => {
@@ -92,30 +97,43 @@ pub async fn stream(
             };
             follow
                 .pending
-                .push_back(head_event("reset", log.head, Some(why)).id(log.head.to_string()));
+                .push_back(head_frame("reset", log.head, Some(why)));
         }
         Some(n) => {
             follow.last = n;
             follow.replaying = n < log.head;
         }
     }
-    let events = futures_util::stream::unfold(follow, Follow::next);
-    let mut response = Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
-        .into_response();
+    let frames = futures_util::stream::unfold(follow, Follow::next).map(Ok::<_, Infallible>);
+    let mut response = Response::new(Body::from_stream(frames));
     let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // nginx and the like buffer responses unless told not to, which would hold events back.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
 }
 
-fn head_event(name: &str, head: i64, reason: Option<String>) -> SseEvent {
-    SseEvent::default()
-        .event(name)
-        .json_data(StreamHead { head, reason })
-        .expect("a stream head serializes")
+/// One SSE event: `id:` (when given), `event:` and one `data:` line (JSON has no raw newline).
+fn frame(id: Option<i64>, name: &str, data: &str) -> Bytes {
+    let mut out = String::with_capacity(data.len() + name.len() + 32);
+    if let Some(id) = id {
+        let _ = writeln!(out, "id: {id}");
+    }
+    let _ = write!(out, "event: {name}\ndata: {data}\n\n");
+    Bytes::from(out)
 }
+
+/// `open` or `reset`. A reset carries the head as its id, so a client that reconnects goes on
+/// from there; `open` carries none, so replayed events still move the client's position.
+fn head_frame(name: &str, head: i64, reason: Option<String>) -> Bytes {
+    let id = reason.is_some().then_some(head);
+    let data = serde_json::to_string(&StreamHead { head, reason }).expect("a head serializes");
+    frame(id, name, &data)
+}
+
+/// A comment line, which clients ignore and which keeps the connection and proxies awake.
+const KEEP_ALIVE_FRAME: &[u8] = b": keep-alive\n\n";
 
 /// One stream's progress through the log.
 struct Follow {
@@ -124,12 +142,14 @@ struct Follow {
     live: Receiver<Arc<LiveEvent>>,
     /// The position of the last event sent (or the one the stream starts after).
     last: i64,
-    /// Events ready to send.
-    pending: VecDeque<SseEvent>,
+    /// Frames ready to send.
+    pending: VecDeque<Bytes>,
     /// Reading the log after `last` rather than the live channel.
     replaying: bool,
     shutdown: CancellationToken,
     metrics: StreamMetrics,
+    /// When to send the next keep-alive comment (one timer per stream, reset only when it fires).
+    keep_alive: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl Drop for Follow {
@@ -139,10 +159,10 @@ impl Drop for Follow {
 }
 
 impl Follow {
-    async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Follow)> {
+    async fn next(mut self) -> Option<(Bytes, Follow)> {
         loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some((Ok(event), self));
+            if let Some(frame) = self.pending.pop_front() {
+                return Some((frame, self));
             }
             if self.replaying {
                 let page = tokio::select! {
@@ -166,6 +186,11 @@ impl Follow {
             }
             let received = tokio::select! {
                 () = self.shutdown.cancelled() => return None,
+                () = self.keep_alive.as_mut() => {
+                    let next = tokio::time::Instant::now() + KEEP_ALIVE;
+                    self.keep_alive.as_mut().reset(next);
+                    return Some((Bytes::from_static(KEEP_ALIVE_FRAME), self));
+                }
                 received = self.live.recv() => received,
             };
             match received {
@@ -173,11 +198,11 @@ impl Follow {
                     let position = self.scope.position(&event);
                     if self.scope.admits(&event) && position > self.last {
                         self.last = position;
-                        let sse = SseEvent::default()
-                            .id(position.to_string())
-                            .event(event.kind.as_str())
-                            .data(event.json());
-                        return Some((Ok(sse), self));
+                        // Every stream numbered the same way sends the same bytes: made once.
+                        let slot = usize::from(matches!(self.scope, EventScope::All));
+                        let frame = event
+                            .rendered(slot, |e| frame(Some(position), e.kind.as_str(), e.json()));
+                        return Some((frame, self));
                     }
                 }
                 // Too slow for the live buffer: catch up from the log, then follow again.
@@ -190,12 +215,9 @@ impl Follow {
         }
     }
 
-    fn sse(&self, event: &Event) -> SseEvent {
-        SseEvent::default()
-            .id(self.scope.position(event).to_string())
-            .event(event.kind.as_str())
-            .json_data(event)
-            .expect("an event serializes")
+    fn sse(&self, event: &Event) -> Bytes {
+        let json = serde_json::to_string(event).expect("an event serializes");
+        frame(Some(self.scope.position(event)), event.kind.as_str(), &json)
     }
 }
 
@@ -236,5 +258,56 @@ pub async fn wait_for_messages(
                 Err(RecvError::Closed) => return Ok((Vec::new(), after)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_server_sent_events() {
+        assert_eq!(
+            &frame(Some(7), "message", "{\"a\":1}")[..],
+            b"id: 7\nevent: message\ndata: {\"a\":1}\n\n"
+        );
+        assert_eq!(
+            &head_frame("open", 3, None)[..],
+            b"event: open\ndata: {\"head\":3}\n\n"
+        );
+        let reset = head_frame("reset", 9, Some("pruned".into()));
+        assert!(reset.starts_with(b"id: 9\nevent: reset\n"));
+    }
+
+    /// An idle stream sends a comment line every 20 seconds.
+    #[tokio::test]
+    async fn an_idle_stream_sends_keep_alives() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = fxmsg_store_sqlite::SqliteStore::open(&dir.path().join("fxmsg.db"))
+            .await
+            .unwrap();
+        let response = stream(
+            Arc::new(store),
+            EventScope::All,
+            None,
+            CancellationToken::new(),
+            StreamMetrics::default(),
+        )
+        .await
+        .unwrap();
+        let mut body = response.into_body().into_data_stream();
+        let open = body.next().await.unwrap().unwrap();
+        assert!(open.starts_with(b"event: open"));
+        // The store is open; from here on time moves only when everything waits.
+        tokio::time::pause();
+        let started = tokio::time::Instant::now();
+        let quiet = body.next().await.unwrap().unwrap();
+        assert_eq!(&quiet[..], KEEP_ALIVE_FRAME);
+        // (The first timer started with the stream, a moment before `started`.)
+        let slack = Duration::from_secs(1);
+        assert!(started.elapsed() >= KEEP_ALIVE - slack);
+        let again = body.next().await.unwrap().unwrap();
+        assert_eq!(&again[..], KEEP_ALIVE_FRAME);
+        assert!(started.elapsed() >= KEEP_ALIVE * 2 - slack);
     }
 }

@@ -7,6 +7,25 @@ use serde_json::json;
 
 use super::SqliteStore;
 
+/// The next `n` live events that pass `wanted`, failing the test after ten seconds.
+async fn received(
+    live: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<fxmsg_store::LiveEvent>>,
+    n: usize,
+    wanted: impl Fn(&fxmsg_store::LiveEvent) -> bool,
+) -> Vec<std::sync::Arc<fxmsg_store::LiveEvent>> {
+    let mut events = Vec::new();
+    while events.len() < n {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), live.recv())
+            .await
+            .expect("an event in time")
+            .expect("the channel is open");
+        if wanted(&event) {
+            events.push(event);
+        }
+    }
+    events
+}
+
 async fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("fxmsg.db"))
@@ -686,11 +705,8 @@ async fn events_are_numbered_in_commit_order_without_gaps_and_published_after_co
         .filter(|r| r.as_ref().unwrap().is_err())
         .count();
     assert_eq!(failed, 20);
-    let mut seen = Vec::new();
-    while let Ok(event) = live.try_recv() {
-        seen.push(event);
-    }
-    assert_eq!(seen.len(), 40);
+    // The first send's event may still come through: callers are answered before the streams.
+    let seen = received(&mut live, 40, |e| e.global_seq > 1).await;
     let globals: Vec<i64> = seen.iter().map(|e| e.global_seq).collect();
     assert_eq!(
         globals,
@@ -928,10 +944,11 @@ async fn an_event_logged_by_a_write_that_then_fails_leaves_no_trace_and_no_gap()
         .filter(|r| matches!(r.as_ref().unwrap(), Ok(true)))
         .count();
     assert_eq!(sent, 20);
-    let mut published = Vec::new();
-    while let Ok(event) = live.try_recv() {
-        published.push((event.seq, event.kind));
-    }
+    let published: Vec<(i64, EventKind)> = received(&mut live, 20, |e| e.seq > 1)
+        .await
+        .iter()
+        .map(|e| (e.seq, e.kind))
+        .collect();
     let expected: Vec<(i64, EventKind)> = (2..=21).map(|n| (n, EventKind::Message)).collect();
     assert_eq!(published, expected);
     let stored: Vec<(i64, EventKind)> = store
@@ -996,7 +1013,7 @@ async fn a_stream_that_subscribes_during_the_transaction_still_gets_the_event() 
         .await
         .unwrap();
     let mut live = subscribed.lock().unwrap().take().unwrap();
-    let event = live.try_recv().expect("the event, built after the commit");
+    let event = received(&mut live, 1, |_| true).await.remove(0);
     assert_eq!((event.seq, event.kind), (1, EventKind::Message));
     assert_eq!(event.message.content["content"], "built from the log");
     assert_eq!(event.message.revoked_at, None);

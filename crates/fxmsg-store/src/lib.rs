@@ -256,6 +256,7 @@ pub fn content_contains(content: &serde_json::Value, text: &str) -> bool {
 pub struct LiveEvent {
     event: Event,
     json: std::sync::OnceLock<String>,
+    rendered: [std::sync::OnceLock<bytes::Bytes>; 2],
 }
 
 impl LiveEvent {
@@ -264,6 +265,7 @@ impl LiveEvent {
         LiveEvent {
             event,
             json: std::sync::OnceLock::new(),
+            rendered: Default::default(),
         }
     }
 
@@ -271,6 +273,16 @@ impl LiveEvent {
     pub fn json(&self) -> &str {
         self.json
             .get_or_init(|| serde_json::to_string(&self.event).expect("an event serializes"))
+    }
+
+    /// The event as a stream sends it, made by the first stream of its kind (`slot` 0 or 1,
+    /// say numbered per corp or across corps) and shared by the others.
+    pub fn rendered(
+        &self,
+        slot: usize,
+        render: impl FnOnce(&LiveEvent) -> bytes::Bytes,
+    ) -> bytes::Bytes {
+        self.rendered[slot].get_or_init(|| render(self)).clone()
     }
 }
 
