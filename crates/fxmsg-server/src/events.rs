@@ -60,6 +60,22 @@ pub fn resume_from(headers: &HeaderMap, since: Option<i64>) -> Result<Option<i64
     Ok(from)
 }
 
+/// The SSE response for `scope` on this server, resuming after `from` when given.
+pub async fn respond(
+    state: &crate::state::AppState,
+    scope: EventScope,
+    from: Option<i64>,
+) -> Result<Response, NativeError> {
+    stream(
+        state.store.clone(),
+        scope,
+        from,
+        state.shutdown.clone(),
+        state.metrics.streams.clone(),
+    )
+    .await
+}
+
 /// The SSE response for `scope`, resuming after `from` when given.
 pub async fn stream(
     store: Arc<dyn Store>,

@@ -38,12 +38,5 @@ pub async fn stream_events(
         }
         None => EventScope::All,
     };
-    events::stream(
-        state.store.clone(),
-        scope,
-        from,
-        state.shutdown.clone(),
-        state.metrics.streams.clone(),
-    )
-    .await
+    events::respond(&state, scope, from).await
 }

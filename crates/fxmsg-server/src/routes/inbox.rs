@@ -84,12 +84,5 @@ pub async fn stream_events(
         corp_id: me.corp_id,
         open_user_id: me.open_user_id,
     };
-    events::stream(
-        state.store.clone(),
-        scope,
-        from,
-        state.shutdown.clone(),
-        state.metrics.streams.clone(),
-    )
-    .await
+    events::respond(&state, scope, from).await
 }

@@ -4,7 +4,7 @@
 use fxmsg_client::employee::EmployeeClient;
 use fxmsg_client::events::StreamItem;
 use fxmsg_client::native::{CredentialKind, EmployeeStatus, EventKind};
-use fxmsg_client::{AuthStyle, Client, Credentials, Error, RetryPolicy, SendMessage};
+use fxmsg_client::{AuthStyle, Error, SendMessage};
 
 use crate::events::{next_events, next_item};
 use crate::support::{TestServer, ADMIN_TOKEN};
@@ -43,14 +43,8 @@ async fn an_employee_sees_only_their_own_inbox_and_marks_reads_once() {
         .await
         .unwrap();
     let other = server.other_corp("other").await;
-    let foreign = Client::builder(&server.url)
-        .credentials(Credentials::new(
-            &other.app.app.app_id,
-            &other.app.app_secret,
-            &other.app.permanent_code,
-        ))
-        .build()
-        .unwrap()
+    let foreign = other
+        .client(&server)
         .send(&SendMessage::text(
             [other.employee.user_id.as_str()],
             "elsewhere",
@@ -133,19 +127,8 @@ async fn an_employee_stream_never_carries_another_employees_or_corps_event() {
         .await
         .unwrap();
     let other = server.other_corp("other").await;
-    let foreign = Client::builder(&server.url)
-        .credentials(Credentials::new(
-            &other.app.app.app_id,
-            &other.app.app_secret,
-            &other.app.permanent_code,
-        ))
-        .retry(RetryPolicy {
-            max_attempts: 1,
-            ..Default::default()
-        })
-        .build()
-        .unwrap();
-    foreign
+    other
+        .client(&server)
         .send(&SendMessage::text(
             [other.employee.user_id.as_str()],
             "other corp",

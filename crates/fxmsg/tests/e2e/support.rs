@@ -37,6 +37,24 @@ pub struct OtherCorp {
     pub employee: Employee,
 }
 
+impl OtherCorp {
+    /// An SDK client for this corp's app on `server`; retries off.
+    pub fn client(&self, server: &TestServer) -> Client {
+        Client::builder(&server.url)
+            .credentials(Credentials::new(
+                &self.app.app.app_id,
+                &self.app.app_secret,
+                &self.app.permanent_code,
+            ))
+            .retry(RetryPolicy {
+                max_attempts: 1,
+                ..Default::default()
+            })
+            .build()
+            .unwrap()
+    }
+}
+
 impl TestServer {
     pub async fn start() -> TestServer {
         Self::start_with(|_| {}).await
