@@ -2,15 +2,19 @@
 //!
 //! Layout:
 //! - [`Server`] builds everything from a [`Config`] and serves until a shutdown future resolves.
-//! - `routes/`: the route table and one file per resource (tokens, messages, media, admin, inspect).
+//! - `routes/`: the route table and one file per resource (tokens, messages, media, admin, inspect,
+//!   events, inbox, access).
 //! - `auth`: both Fxiaoke auth styles resolved to one caller; `tokens`: the 6600/7200 s rule.
+//! - `events`: Server-Sent Event streams and the wait API over the store's event log.
+//! - `access`: employees' own credentials (API tokens, login links, session cookies).
 //! - `error`: `CompatError` (Fxiaoke envelope) and `NativeError` (`/api/v1`), the only mapping points.
 //! - `media`: image sniffing and header rules; bytes go through the `object_store` crate.
 //! - `clock`: injectable time, so expiry is testable without waiting.
 //!
 //! A send flows: extract body → authenticate → `SendMessage::parse` (shared with the SDK) →
 //! resolve recipients → `Store::insert_message` (one transaction: idempotency key, cover media,
-//! message, inbox rows) → respond. The response is written only after the commit.
+//! message, inbox rows, its event) → respond. The response is written only after the commit;
+//! the event reaches live streams after it too.
 #![forbid(unsafe_code)]
 
 mod access;
