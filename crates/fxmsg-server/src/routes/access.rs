@@ -1,7 +1,7 @@
 //! Employee credentials, issued by the admin, and the login link's exchange for a session.
 
 use axum::extract::{Path, State};
-use axum::http::header::{HOST, LOCATION, SET_COOKIE};
+use axum::http::header::{HOST, LOCATION, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -145,6 +145,17 @@ pub async fn login(
     headers: HeaderMap,
     Path(code): Path<String>,
 ) -> Result<Response, NativeError> {
+    // A form on another site must not sign a visitor in with a link of its choosing (login
+    // CSRF): browsers say where a POST comes from, and it must be this server.
+    if let Some(from) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
+        if from != origin(&headers) {
+            return Err(NativeError {
+                status: StatusCode::FORBIDDEN,
+                code: "forbidden",
+                message: format!("sign-in from {from} refused: use the link on this server"),
+            });
+        }
+    }
     let now = state.now();
     let link = state
         .store

@@ -282,7 +282,20 @@ async fn a_login_link_is_exchanged_once_for_a_strict_http_only_session_cookie() 
             "{html}"
         );
     }
-    let signed_in = http.post(&link.url).send().await.unwrap();
+    // Another site's form cannot use the link (login CSRF); this server's can.
+    let forged = http
+        .post(&link.url)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let signed_in = http
+        .post(&link.url)
+        .header("origin", &server.url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(signed_in.status(), 303);
     assert_eq!(signed_in.headers()["location"], "/api/v1/inbox");
     let cookie = signed_in.headers()["set-cookie"]
