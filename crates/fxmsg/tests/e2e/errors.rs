@@ -38,19 +38,16 @@ async fn a_second_server_on_the_same_data_directory_is_refused_by_name() {
             && refused.contains("--data-dir"),
         "{refused}"
     );
-    // Once the first is gone, the directory is free again. (Its store's threads and pooled
-    // connections close in the background, so the next start may briefly find the database busy.)
+    // Once the first is gone, the directory is free again. Not always at the very instant: its
+    // store's threads and pooled connections close in the background, and a process the test
+    // binary is spawning at that moment holds a copy of every descriptor, the lock's included,
+    // until it execs (they are close-on-exec). So: retry, with a deadline.
     drop(first);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match Server::build(&config(dir.path()), Arc::new(SystemClock)).await {
             Ok(_) => break,
             Err(e) => {
-                let e = e.to_string();
-                assert!(
-                    !e.contains("in use by another fxmsg"),
-                    "the lock outlived the server: {e}"
-                );
                 assert!(
                     std::time::Instant::now() < deadline,
                     "the directory stayed unusable: {e}"
