@@ -58,21 +58,18 @@ pub struct Db<'c> {
     global_head: Option<i64>,
 }
 
-/// An event logged by the running transaction, waiting for its commit.
-enum Pending {
-    /// Built when logged, for the streams listening then.
-    Built(Arc<LiveEvent>),
-    /// Logged while no stream listened, so nothing was copied for it; built from the log after
-    /// the commit only if a stream has subscribed since.
-    Unbuilt {
-        global_seq: i64,
-        seq: i64,
-        kind: EventKind,
-        message_seq: i64,
-        open_user_id: Option<String>,
-        at: i64,
-        message_revoked_at: Option<i64>,
-    },
+/// An event logged by the running transaction, waiting for its commit: its numbers, and its
+/// message when a stream listened as it was logged. When none did, nothing was copied; the event
+/// is built from the log after the commit only if a stream has subscribed since.
+struct Pending {
+    global_seq: i64,
+    seq: i64,
+    kind: EventKind,
+    message_seq: i64,
+    open_user_id: Option<String>,
+    at: i64,
+    message_revoked_at: Option<i64>,
+    message: Option<Message>,
 }
 
 impl<'c> Db<'c> {
@@ -91,31 +88,14 @@ impl<'c> Db<'c> {
     fn publish_committed(&mut self) {
         let mut pending = std::mem::take(&mut self.events);
         for event in pending.drain(..) {
-            let live = match event {
-                Pending::Built(live) => live,
+            let message = match event.message {
+                Some(message) => message,
                 // Nobody listened when it was logged, nor now: nothing to build.
-                Pending::Unbuilt { .. } if self.publish.receiver_count() == 0 => continue,
-                Pending::Unbuilt {
-                    global_seq,
-                    seq,
-                    kind,
-                    message_seq,
-                    open_user_id,
-                    at,
-                    message_revoked_at,
-                } => match crate::messages::message_at(self.conn, message_seq) {
+                None if self.publish.receiver_count() == 0 => continue,
+                None => match crate::messages::message_at(self.conn, event.message_seq) {
                     Ok(mut message) => {
-                        message.revoked_at = message_revoked_at;
-                        Arc::new(LiveEvent::new(Event {
-                            seq,
-                            global_seq,
-                            kind,
-                            corp_id: message.corp_id.clone(),
-                            message_id: message.message_id.clone(),
-                            open_user_id,
-                            at,
-                            message,
-                        }))
+                        message.revoked_at = event.message_revoked_at;
+                        message
                     }
                     Err(e) => {
                         // The streams catch up from the log when they next look.
@@ -124,6 +104,16 @@ impl<'c> Db<'c> {
                     }
                 },
             };
+            let live = Arc::new(LiveEvent::new(Event {
+                seq: event.seq,
+                global_seq: event.global_seq,
+                kind: event.kind,
+                corp_id: message.corp_id.clone(),
+                message_id: message.message_id.clone(),
+                open_user_id: event.open_user_id,
+                at: event.at,
+                message,
+            }));
             // No receiver is not an error: nobody is listening.
             let _ = self.publish.send(live);
         }
@@ -192,27 +182,16 @@ impl<'c> Db<'c> {
         }
         // A stream that subscribes before the commit still gets it: it is built then, from the
         // log. One that subscribes after reads the head, which holds it.
-        let pending = if self.publish.receiver_count() > 0 {
-            Pending::Built(Arc::new(LiveEvent::new(Event {
-                seq,
-                global_seq,
-                kind,
-                corp_id: message.corp_id.clone(),
-                message_id: message.message_id.clone(),
-                open_user_id: open_user_id.map(str::to_owned),
-                at,
-                message: message.clone(),
-            })))
-        } else {
-            Pending::Unbuilt {
-                global_seq,
-                seq,
-                kind,
-                message_seq,
-                open_user_id: open_user_id.map(str::to_owned),
-                at,
-                message_revoked_at: message.revoked_at,
-            }
+        let listening = self.publish.receiver_count() > 0;
+        let pending = Pending {
+            global_seq,
+            seq,
+            kind,
+            message_seq,
+            open_user_id: open_user_id.map(str::to_owned),
+            at,
+            message_revoked_at: message.revoked_at,
+            message: listening.then(|| message.clone()),
         };
         self.events.push(pending);
         Ok(())
