@@ -5,31 +5,20 @@ use axum::http::header::{HOST, LOCATION, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use fxmsg_api::native::{Credential, CredentialKind, Employee, IssuedToken, LoginLink};
+use fxmsg_api::native::{Credential, CredentialKind, IssuedToken, LoginLink};
 
 use crate::access::{self, SESSION_COOKIE, SESSION_MS};
 use crate::error::NativeError;
+use crate::routes::admin::existing_employee;
 use crate::secrets::sha256_hex;
 use crate::state::AppState;
-
-async fn employee_of(
-    state: &AppState,
-    corp_id: &str,
-    employee: &str,
-) -> Result<Employee, NativeError> {
-    state
-        .store
-        .employee(corp_id, employee)
-        .await?
-        .ok_or_else(|| NativeError::not_found(format!("no employee {employee} in corp {corp_id}")))
-}
 
 /// `POST /api/v1/corps/{corpId}/employees/{employee}/tokens`: an API token, shown only here.
 pub async fn issue_token(
     State(state): State<AppState>,
     Path((corp_id, employee)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<IssuedToken>), NativeError> {
-    let employee = employee_of(&state, &corp_id, &employee).await?;
+    let employee = existing_employee(&state, &corp_id, &employee).await?;
     let (credential, token) = access::issue(
         &state,
         CredentialKind::Token,
@@ -46,7 +35,7 @@ pub async fn list_credentials(
     State(state): State<AppState>,
     Path((corp_id, employee)): Path<(String, String)>,
 ) -> Result<Json<Vec<Credential>>, NativeError> {
-    let employee = employee_of(&state, &corp_id, &employee).await?;
+    let employee = existing_employee(&state, &corp_id, &employee).await?;
     let credentials = state
         .store
         .list_credentials(&corp_id, &employee.open_user_id)
@@ -60,7 +49,7 @@ pub async fn revoke_credential(
     State(state): State<AppState>,
     Path((corp_id, employee, credential_id)): Path<(String, String, String)>,
 ) -> Result<StatusCode, NativeError> {
-    let employee = employee_of(&state, &corp_id, &employee).await?;
+    let employee = existing_employee(&state, &corp_id, &employee).await?;
     let revoked = state
         .store
         .revoke_credential(
@@ -87,7 +76,7 @@ pub async fn issue_login_link(
     headers: HeaderMap,
     Path((corp_id, employee)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<LoginLink>), NativeError> {
-    let employee = employee_of(&state, &corp_id, &employee).await?;
+    let employee = existing_employee(&state, &corp_id, &employee).await?;
     let (credential, code) = access::issue(
         &state,
         CredentialKind::Login,

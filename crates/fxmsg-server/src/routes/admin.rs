@@ -63,6 +63,23 @@ pub async fn require_admin(
     ))
 }
 
+/// The employee (`FSUID_…` or employee number) of the corp, or the 404 every route gives.
+pub(crate) async fn existing_employee(
+    state: &AppState,
+    corp_id: &str,
+    employee: &str,
+) -> Result<Employee, NativeError> {
+    state
+        .store
+        .employee(corp_id, employee)
+        .await?
+        .ok_or_else(|| missing_employee(corp_id, employee))
+}
+
+fn missing_employee(corp_id: &str, employee: &str) -> NativeError {
+    NativeError::not_found(format!("no employee {employee} in corp {corp_id}"))
+}
+
 async fn existing_corp(state: &AppState, corp_id: &str) -> Result<Arc<Corp>, NativeError> {
     state
         .store
@@ -161,17 +178,14 @@ pub async fn update_employee(
     Path((corp_id, employee)): Path<(String, String)>,
     NativeJson(patch): NativeJson<EmployeePatch>,
 ) -> Result<Json<Employee>, NativeError> {
-    let missing = || NativeError::not_found(format!("no employee {employee} in corp {corp_id}"));
-    let found = state
-        .store
-        .employee(&corp_id, &employee)
-        .await?
-        .ok_or_else(missing)?;
+    let found = existing_employee(&state, &corp_id, &employee).await?;
     let updated = state
         .store
         .set_employee_status(&corp_id, &found.open_user_id, patch.status)
         .await?;
-    updated.map(Json).ok_or_else(missing)
+    updated
+        .map(Json)
+        .ok_or_else(|| missing_employee(&corp_id, &employee))
 }
 
 /// `POST /api/v1/corps/{corpId}/service-accounts`

@@ -220,13 +220,7 @@ pub async fn get_inbox(
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<InboxPage>, NativeError> {
     let Query(q) = query.map_err(query_error)?;
-    let employee = state
-        .store
-        .employee(&corp_id, &employee)
-        .await?
-        .ok_or_else(|| {
-            NativeError::not_found(format!("no employee {employee} in corp {corp_id}"))
-        })?;
+    let employee = crate::routes::admin::existing_employee(&state, &corp_id, &employee).await?;
     inbox_page(&state, &corp_id, &employee.open_user_id, q).await
 }
 
