@@ -817,58 +817,52 @@ async fn revokes_and_reads_are_logged_and_scoped_to_the_recipients() {
 /// goes on from it, and raises the watermarks a resuming reader is checked against.
 #[tokio::test]
 async fn pruning_events_keeps_each_corps_newest_and_records_how_far_it_went() {
-    let (_dir, store) = store().await;
-    for i in 0..5 {
+    // C2's only event last, then first: at the front of the log it is stepped over, not a wall.
+    for c2_first in [false, true] {
+        let (_dir, store) = store().await;
+        let c2 = || message("b0", "C2", &["UC20"], 12);
+        if c2_first {
+            store.insert_message(c2(), None).await.unwrap();
+        }
+        for i in 0..5 {
+            store
+                .insert_message(message(&format!("a{i}"), "C1", &["UC10"], 10 + i), None)
+                .await
+                .unwrap();
+        }
+        if !c2_first {
+            store.insert_message(c2(), None).await.unwrap();
+        }
+        let shift = i64::from(c2_first);
+        // Younger than the cut-off: kept.
+        assert_eq!(store.prune_events(10, 10).await.unwrap(), (0, true));
+        assert_eq!(store.prune_events(100, 2).await.unwrap(), (2, false));
+        assert_eq!(store.prune_events(100, 2).await.unwrap(), (2, false));
+        assert_eq!(store.prune_events(100, 2).await.unwrap(), (0, true));
+        let log = |corp: &str| {
+            let (store, scope) = (store.clone(), EventScope::Corp(corp.into()));
+            async move { store.event_log(&scope).await.unwrap() }
+        };
+        let at = |head, pruned_through| LogState {
+            head,
+            pruned_through,
+        };
+        assert_eq!(log("C1").await, at(5, 4), "c2 first: {c2_first}");
+        assert_eq!(log("C2").await, at(1, 0), "c2 first: {c2_first}");
+        // a0-a3 went; a4 and b0 are their corps' newest.
+        let all = store.event_log(&EventScope::All).await.unwrap();
+        assert_eq!(all, at(6, 4 + shift), "c2 first: {c2_first}");
         store
-            .insert_message(message(&format!("a{i}"), "C1", &["UC10"], 10 + i), None)
+            .insert_message(message("a5", "C1", &["UC10"], 200), None)
             .await
             .unwrap();
+        let next = store
+            .events_after(&EventScope::Corp("C1".into()), 4, 10)
+            .await
+            .unwrap();
+        let seqs: Vec<(i64, i64)> = next.iter().map(|e| (e.seq, e.global_seq)).collect();
+        assert_eq!(seqs, [(5, 5 + shift), (6, 7)], "c2 first: {c2_first}");
     }
-    store
-        .insert_message(message("b0", "C2", &["UC20"], 12), None)
-        .await
-        .unwrap();
-    assert_eq!(store.prune_events(100, 2).await.unwrap(), (2, false));
-    assert_eq!(store.prune_events(100, 2).await.unwrap(), (2, false));
-    assert_eq!(store.prune_events(100, 2).await.unwrap(), (0, true));
-    let c1 = store
-        .event_log(&EventScope::Corp("C1".into()))
-        .await
-        .unwrap();
-    assert_eq!(
-        c1,
-        LogState {
-            head: 5,
-            pruned_through: 4
-        }
-    );
-    let c2 = store
-        .event_log(&EventScope::Corp("C2".into()))
-        .await
-        .unwrap();
-    assert_eq!(
-        c2,
-        LogState {
-            head: 1,
-            pruned_through: 0
-        }
-    );
-    let all = store.event_log(&EventScope::All).await.unwrap();
-    assert_eq!(all.head, 6);
-    assert_eq!(
-        all.pruned_through, 4,
-        "a0-a3 went; a4 and b0 are their corps' newest"
-    );
-    store
-        .insert_message(message("a5", "C1", &["UC10"], 200), None)
-        .await
-        .unwrap();
-    let next = store
-        .events_after(&EventScope::Corp("C1".into()), 4, 10)
-        .await
-        .unwrap();
-    let seqs: Vec<(i64, i64)> = next.iter().map(|e| (e.seq, e.global_seq)).collect();
-    assert_eq!(seqs, [(5, 5), (6, 7)]);
 }
 
 #[tokio::test]
@@ -961,39 +955,6 @@ async fn an_event_logged_by_a_write_that_then_fails_leaves_no_trace_and_no_gap()
     assert_eq!(stored, expected);
 }
 
-/// A corp's newest event at the front of the log is stepped over, not a wall: the older events
-/// of other corps behind it are pruned.
-#[tokio::test]
-async fn pruning_steps_over_a_kept_newest_event() {
-    let (_dir, store) = store().await;
-    store
-        .insert_message(message("b0", "C2", &["UC20"], 1), None)
-        .await
-        .unwrap();
-    for i in 0..5 {
-        store
-            .insert_message(message(&format!("a{i}"), "C1", &["UC10"], 2 + i), None)
-            .await
-            .unwrap();
-    }
-    assert_eq!(store.prune_events(100, 2).await.unwrap(), (2, false));
-    assert_eq!(store.prune_events(100, 2).await.unwrap(), (2, false));
-    assert_eq!(store.prune_events(100, 2).await.unwrap(), (0, true));
-    let c1 = store
-        .event_log(&EventScope::Corp("C1".into()))
-        .await
-        .unwrap();
-    assert_eq!(
-        c1,
-        LogState {
-            head: 5,
-            pruned_through: 4
-        }
-    );
-    // Younger than the cut-off: kept.
-    assert_eq!(store.prune_events(3, 10).await.unwrap(), (0, true));
-}
-
 /// An event logged while no stream listens is not copied; a stream that subscribes before the
 /// commit still receives it, built from the log after the commit.
 #[tokio::test]
@@ -1019,4 +980,97 @@ async fn a_stream_that_subscribes_during_the_transaction_still_gets_the_event() 
     assert_eq!(event.message.revoked_at, None);
     let stored = store.events_after(&EventScope::All, 0, 10).await.unwrap();
     assert_eq!(stored[0], Event::clone(&event));
+}
+
+/// `MessageFilter::matches`, which the wait API applies to live events, agrees with the SQL the
+/// listing and the wait run, filter by filter.
+#[tokio::test]
+async fn a_filter_matches_live_messages_as_the_query_finds_stored_ones() {
+    let (_dir, store) = store().await;
+    let mut card = message("card", "C1", &["UC10", "UC11"], 10);
+    card.message.msg_type = "composite".into();
+    card.message.content =
+        json!({"head": {"title": "Daily 512"}, "form": [{"label": "Sales", "value": "42"}]});
+    store.insert_message(card, None).await.unwrap();
+    let mut revoked = message("gone", "C1", &["UC11"], 20);
+    revoked.message.service_id = Some("S".into());
+    store.insert_message(revoked, None).await.unwrap();
+    store.revoke_message("C1", "S", "gone", 21).await.unwrap();
+    store
+        .insert_message(message("other", "C2", &["UC20"], 30), None)
+        .await
+        .unwrap();
+    let all: Vec<Message> = store
+        .messages_after(&MessageFilter::default(), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(all.len(), 3);
+    let some = |s: &str| Some(s.to_owned());
+    let filters = [
+        MessageFilter::default(),
+        MessageFilter {
+            corp_id: some("C1"),
+            ..Default::default()
+        },
+        MessageFilter {
+            app_id: some("AC2"),
+            ..Default::default()
+        },
+        MessageFilter {
+            recipient: some("UC11"),
+            ..Default::default()
+        },
+        MessageFilter {
+            msg_type: some("composite"),
+            ..Default::default()
+        },
+        MessageFilter {
+            since: Some(20),
+            ..Default::default()
+        },
+        MessageFilter {
+            until: Some(20),
+            ..Default::default()
+        },
+        MessageFilter {
+            revoked: Some(true),
+            ..Default::default()
+        },
+        MessageFilter {
+            revoked: Some(false),
+            ..Default::default()
+        },
+        MessageFilter {
+            text: some("512"),
+            ..Default::default()
+        },
+        MessageFilter {
+            text: some("title"),
+            ..Default::default()
+        },
+        MessageFilter {
+            corp_id: some("C1"),
+            recipient: some("UC10"),
+            text: some("42"),
+            ..Default::default()
+        },
+    ];
+    for filter in filters {
+        let stored: Vec<String> = store
+            .messages_after(&filter, 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, m)| m.message_id)
+            .collect();
+        let live: Vec<String> = all
+            .iter()
+            .filter(|m| filter.matches(m))
+            .map(|m| m.message_id.clone())
+            .collect();
+        assert_eq!(stored, live, "{filter:?}");
+    }
 }
