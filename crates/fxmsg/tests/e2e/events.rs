@@ -268,6 +268,49 @@ async fn resuming_by_since_or_last_event_id_loses_and_duplicates_nothing() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+    for (query, status) in [("?since=-1", 400), ("?corpId=FSCID_NOPE", 404)] {
+        let r = server
+            .get(&format!("/api/v1/events{query}"), Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(r.status(), status, "{query}");
+    }
+}
+
+/// A resume further back than one page of the log (500 events) replays every page, in order.
+#[tokio::test]
+async fn a_resume_replays_more_than_a_page_of_the_log() {
+    let server = TestServer::start().await;
+    burst(&server.client(AuthStyle::Bearer), 1100, 8).await;
+    let mut raw = RawStream::open(&server, "?since=0", None).await;
+    assert_eq!(raw.next().await.data["head"], 1100);
+    let mut ids = Vec::new();
+    while ids.len() < 1100 {
+        ids.push(raw.next().await.id.unwrap().parse::<i64>().unwrap());
+    }
+    assert_eq!(ids, (1..=1100).collect::<Vec<_>>());
+}
+
+/// A position past the log's head (another server's, or a database restored from a backup) is
+/// not followed blindly: `reset`, with the head.
+#[tokio::test]
+async fn resuming_from_past_the_head_yields_reset() {
+    let server = TestServer::start().await;
+    server
+        .client(AuthStyle::Bearer)
+        .send(&SendMessage::text(["1000"], "one"))
+        .await
+        .unwrap();
+    let mut raw = RawStream::open(&server, "?since=99", None).await;
+    assert_eq!(raw.next().await.event, "open");
+    let reset = raw.next().await;
+    assert_eq!(
+        (reset.event.as_str(), reset.id.as_deref()),
+        ("reset", Some("1"))
+    );
+    assert!(reset.data["reason"]
+        .as_str()
+        .unwrap()
+        .contains("past this log's head 1"));
 }
 
 /// A reader that stops reading while far more events are sent than the server keeps in memory
@@ -494,6 +537,14 @@ async fn the_wait_api_answers_when_a_matching_message_commits_and_times_out_clea
         .unwrap();
     assert!(nothing.is_none());
 
+    // At the longest timeout a wait is accepted (and answers at once: a match is committed).
+    let longest = server
+        .get(
+            "/api/v1/messages/wait?text=Build%20511&timeout=300",
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(longest.status(), 200);
     for bad in ["timeout=301", "cursor=5", "after=-1", "recipient=1000"] {
         let r = server
             .get(&format!("/api/v1/messages/wait?{bad}"), Some(ADMIN_TOKEN))

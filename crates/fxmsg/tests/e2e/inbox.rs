@@ -326,9 +326,30 @@ async fn a_login_link_is_exchanged_once_for_a_strict_http_only_session_cookie() 
     let code = link.path.trim_start_matches("/login/");
     assert_eq!(server.get("/api/v1/inbox", Some(code)).await.status(), 401);
 
+    // A link lasts 15 minutes: used at 14 it signs in, at 16 it is refused.
+    let in_time = server.admin.login_link(&corp, "1001").await.unwrap();
     let late = server.admin.login_link(&corp, "1001").await.unwrap();
-    server.clock.advance_secs(16 * 60);
+    server.clock.advance_secs(14 * 60);
+    assert_eq!(http.post(&in_time.url).send().await.unwrap().status(), 303);
+    server.clock.advance_secs(2 * 60);
     assert_eq!(http.post(&late.url).send().await.unwrap().status(), 401);
+
+    // A session lasts 30 days from sign-in.
+    let inbox_with = |cookie: String| {
+        let (http, url) = (http.clone(), format!("{}/api/v1/inbox", server.url));
+        async move {
+            http.get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    server.clock.advance_secs(30 * 86_400 - 16 * 60 - 1);
+    assert_eq!(inbox_with(session.clone()).await, 200);
+    server.clock.advance_secs(2);
+    assert_eq!(inbox_with(session.clone()).await, 401);
 
     let kinds: Vec<(CredentialKind, bool)> = server
         .admin
