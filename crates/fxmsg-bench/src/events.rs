@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::json;
 
 use crate::helpers::ADMIN_TOKEN;
 use crate::scenarios::Setup;
+use crate::sse::SseReader;
 
 /// What one run measured.
 pub struct EventLatency {
@@ -39,14 +39,12 @@ fn histogram() -> Histogram<u64> {
 /// Marks a text as carrying its due time, in µs since the run's start.
 const MARK: &str = "\"content\":\"due:";
 
-/// The due time in a chunk of SSE text, for each `message` event in it.
-fn due_times(block: &str) -> Option<u64> {
-    let at = block.find(MARK)? + MARK.len();
-    let digits: String = block[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+/// The due time in an SSE event block, if it is a `message` event sent by this benchmark.
+fn due_time(block: &[u8]) -> Option<u64> {
+    let at = memchr::memmem::find(block, MARK.as_bytes())? + MARK.len();
+    let digits = &block[at..];
+    let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&digits[..len]).ok()?.parse().ok()
 }
 
 /// Opens `streams` subscriptions, waits until every one has said `open`, sends at `rate` for
@@ -59,19 +57,15 @@ pub async fn send_to_event(
     measure: Duration,
 ) -> Result<EventLatency, String> {
     let base = Instant::now();
-    let watchers = reqwest::Client::builder()
-        .pool_max_idle_per_host(streams)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let url = format!("{}/api/v1/events?corpId={}", setup.url, setup.corp_id);
+    let path = format!("/api/v1/events?corpId={}", setup.corp_id);
     let measure_from = Arc::new(AtomicU64::new(u64::MAX));
     let (opened_tx, mut opened) = tokio::sync::mpsc::channel::<()>(streams);
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let mut subscribers = Vec::with_capacity(streams);
     for _ in 0..streams {
-        let (client, url, opened, from, mut stop) = (
-            watchers.clone(),
-            url.clone(),
+        let (url, path, opened, from, mut stop) = (
+            setup.url.clone(),
+            path.clone(),
             opened_tx.clone(),
             measure_from.clone(),
             stop.clone(),
@@ -79,38 +73,32 @@ pub async fn send_to_event(
         subscribers.push(tokio::spawn(async move {
             let mut seen = histogram();
             let mut count = 0u64;
-            let response = client
-                .get(&url)
-                .bearer_auth(ADMIN_TOKEN)
-                .send()
+            let mut stream = SseReader::open(&url, &path, ADMIN_TOKEN)
                 .await
                 .map_err(|e| e.to_string())?;
-            if !response.status().is_success() {
-                return Err(format!("stream answered {}", response.status()));
-            }
-            let mut body = response.bytes_stream();
-            let mut buffer = String::new();
             let mut is_open = false;
             loop {
-                let chunk = tokio::select! {
-                    chunk = body.next() => chunk,
+                let mut opening = false;
+                let more = tokio::select! {
+                    more = stream.read(|block| {
+                        let now = base.elapsed().as_micros() as u64;
+                        if !is_open && memchr::memmem::find(block, b"event: open").is_some() {
+                            is_open = true;
+                            opening = true;
+                        } else if let Some(due) = due_time(block) {
+                            if due >= from.load(Ordering::Relaxed) {
+                                count += 1;
+                                let _ = seen.record(now.saturating_sub(due).max(1));
+                            }
+                        }
+                    }) => more.map_err(|e| e.to_string())?,
                     _ = stop.changed() => break,
                 };
-                let Some(chunk) = chunk else { break };
-                let chunk = chunk.map_err(|e| e.to_string())?;
-                let now = base.elapsed().as_micros() as u64;
-                buffer.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(end) = buffer.find("\n\n") {
-                    let block: String = buffer.drain(..end + 2).collect();
-                    if !is_open && block.contains("event: open") {
-                        is_open = true;
-                        let _ = opened.send(()).await;
-                    } else if let Some(due) = due_times(&block) {
-                        if due >= from.load(Ordering::Relaxed) {
-                            count += 1;
-                            let _ = seen.record(now.saturating_sub(due).max(1));
-                        }
-                    }
+                if opening {
+                    let _ = opened.send(()).await;
+                }
+                if !more {
+                    break;
                 }
             }
             Ok::<_, String>((seen, count))
@@ -219,7 +207,7 @@ mod tests {
     #[test]
     fn the_due_time_is_read_from_a_message_event() {
         let block = "id: 7\nevent: message\ndata: {\"seq\":7,\"message\":{\"content\":{\"content\":\"due:123456\"}}}\n\n";
-        assert_eq!(due_times(block), Some(123_456));
-        assert_eq!(due_times("event: open\ndata: {\"head\":0}\n\n"), None);
+        assert_eq!(due_time(block.as_bytes()), Some(123_456));
+        assert_eq!(due_time(b"event: open\ndata: {\"head\":0}"), None);
     }
 }

@@ -11,6 +11,7 @@ mod load;
 mod procs;
 mod report;
 mod scenarios;
+mod sse;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;

@@ -43,6 +43,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use axum::{Router, ServiceExt};
 use fxmsg_store_sqlite::SqliteStore;
 use object_store::local::LocalFileSystem;
@@ -213,7 +214,14 @@ impl Server {
         ));
         let app = routes::app(self.router);
         let streams = self.shutdown.clone();
-        let served = axum::serve(self.listener, app.into_make_service())
+        // Every answer and stream frame leaves in one write; Nagle's algorithm would only hold a
+        // stream's next frame back until the previous one is acknowledged.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY");
+            }
+        });
+        let served = axum::serve(listener, app.into_make_service())
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 // Open streams and waits end now; other requests in flight finish.
