@@ -314,18 +314,7 @@ impl SendMessage {
                 ))
             }
         };
-        let content = match msg_type {
-            "text" => parse_text(obj.get("text"))?,
-            "composite" => Content::Composite(parse_composite(obj.get("composite"))?),
-            "articles" => Content::Articles(parse_articles(obj.get("articles"))?),
-            other => {
-                return Err(FieldError::new(
-                    ErrorCode::UnsupportedMsgType,
-                    "msgType",
-                    format!("unsupported value {other:?}: use text, composite or articles"),
-                ))
-            }
-        };
+        let content = Content::parse(msg_type, obj.get(msg_type))?;
         let service_id = optional_str(obj, "serviceId", "serviceId")?;
         Ok(SendMessage {
             to_user,
@@ -348,6 +337,21 @@ impl SendMessage {
 }
 
 impl Content {
+    /// Parses and validates the content object of `msg_type` (the value under `text`,
+    /// `composite` or `articles`): a request's, or a stored message's normalized content.
+    pub fn parse(msg_type: &str, value: Option<&Value>) -> Result<Content, FieldError> {
+        match msg_type {
+            "text" => parse_text(value),
+            "composite" => parse_composite(value).map(Content::Composite),
+            "articles" => parse_articles(value).map(Content::Articles),
+            other => Err(FieldError::new(
+                ErrorCode::UnsupportedMsgType,
+                "msgType",
+                format!("unsupported value {other:?}: use text, composite or articles"),
+            )),
+        }
+    }
+
     /// The wire form of the content object (the value under `text`, `composite` or `articles`).
     pub fn to_json(&self) -> Value {
         match self {

@@ -21,6 +21,9 @@ pub struct MessageQuery {
     /// Sending app.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
+    /// Sent as this service account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<String>,
     /// A recipient (`FSUID_…`, or an employee number together with `corp_id`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,

@@ -50,6 +50,9 @@ fn filtered(f: &MessageFilter) -> QueryBuilder<'_, Sqlite> {
     if let Some(app) = &f.app_id {
         q.push(" AND m.app_id = ").push_bind(app);
     }
+    if let Some(service) = &f.service_id {
+        q.push(" AND m.service_id = ").push_bind(service);
+    }
     if let Some(user) = &f.recipient {
         q.push(" AND EXISTS (SELECT 1 FROM deliveries AS d WHERE d.corp_id = m.corp_id AND d.open_user_id = ")
             .push_bind(user)

@@ -1024,6 +1024,10 @@ async fn a_filter_matches_live_messages_as_the_query_finds_stored_ones() {
             ..Default::default()
         },
         MessageFilter {
+            service_id: some("S"),
+            ..Default::default()
+        },
+        MessageFilter {
             msg_type: some("composite"),
             ..Default::default()
         },

@@ -203,6 +203,8 @@ pub struct MessageFilter {
     pub corp_id: Option<String>,
     /// Sending app.
     pub app_id: Option<String>,
+    /// Sent as this service account.
+    pub service_id: Option<String>,
     /// A recipient, `FSUID_…`.
     pub recipient: Option<String>,
     /// `text`, `composite` or `articles`.
@@ -224,6 +226,10 @@ impl MessageFilter {
         is(&self.corp_id, &message.corp_id)
             && is(&self.app_id, &message.app_id)
             && is(&self.msg_type, &message.msg_type)
+            && self
+                .service_id
+                .as_ref()
+                .is_none_or(|s| message.service_id.as_ref() == Some(s))
             && self
                 .recipient
                 .as_ref()

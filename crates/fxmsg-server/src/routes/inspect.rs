@@ -21,6 +21,7 @@ const MAX_LIMIT: u32 = 500;
 pub struct MessageQuery {
     corp_id: Option<String>,
     app_id: Option<String>,
+    service_id: Option<String>,
     recipient: Option<String>,
     msg_type: Option<String>,
     since: Option<String>,
@@ -134,7 +135,10 @@ pub async fn wait_messages(
 
 /// The store's filter for a query's filter fields; an employee number becomes the employee's
 /// `FSUID_…` within the corp.
-async fn message_filter(state: &AppState, q: MessageQuery) -> Result<MessageFilter, NativeError> {
+pub(crate) async fn message_filter(
+    state: &AppState,
+    q: MessageQuery,
+) -> Result<MessageFilter, NativeError> {
     if let Some(t) = &q.msg_type {
         if !["text", "composite", "articles"].contains(&t.as_str()) {
             return Err(NativeError::bad_request(
@@ -163,6 +167,7 @@ async fn message_filter(state: &AppState, q: MessageQuery) -> Result<MessageFilt
     Ok(MessageFilter {
         corp_id: q.corp_id,
         app_id: q.app_id,
+        service_id: q.service_id,
         recipient,
         msg_type: q.msg_type,
         since: q
