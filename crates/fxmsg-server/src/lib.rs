@@ -34,6 +34,7 @@ mod secrets;
 mod state;
 mod tokens;
 mod trace;
+mod web;
 
 use std::fs::File;
 use std::future::Future;

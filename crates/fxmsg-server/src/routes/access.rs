@@ -1,9 +1,9 @@
 //! Employee credentials, issued by the admin, and the login link's exchange for a session.
 
 use axum::extract::{Path, State};
-use axum::http::header::{HOST, LOCATION, ORIGIN, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::header::{LOCATION, ORIGIN, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fxmsg_api::native::{Credential, CredentialKind, IssuedToken, LoginLink};
 
@@ -85,7 +85,7 @@ pub async fn issue_login_link(
     )
     .await?;
     let path = format!("/login/{code}");
-    let url = format!("{}{path}", origin(&headers));
+    let url = format!("{}{path}", access::origin(&headers));
     Ok((
         StatusCode::CREATED,
         Json(LoginLink {
@@ -93,37 +93,6 @@ pub async fn issue_login_link(
             url,
             path,
         }),
-    ))
-}
-
-/// This server as the client reached it: `X-Forwarded-Proto` and `Host`.
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
-    format!("{}://{host}", scheme(headers))
-}
-
-fn scheme(headers: &HeaderMap) -> &'static str {
-    match headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("https") => "https",
-        _ => "http",
-    }
-}
-
-/// `GET /login/{code}`: a page whose button signs in. Following the link changes nothing, so a
-/// link preview (a chat app fetching it to show a card) cannot use it up.
-pub async fn login_page(Path(code): Path<String>) -> Html<String> {
-    let code = escape(&code);
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Sign in to fxmsg</title>\
-         <main><h1>Sign in to your fxmsg inbox</h1>\
-         <form method=\"post\" action=\"/login/{code}\"><button type=\"submit\">Sign in</button></form>\
-         </main></html>"
     ))
 }
 
@@ -136,14 +105,8 @@ pub async fn login(
 ) -> Result<Response, NativeError> {
     // A form on another site must not sign a visitor in with a link of its choosing (login
     // CSRF): browsers say where a POST comes from, and it must be this server.
-    if let Some(from) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
-        if from != origin(&headers) {
-            return Err(NativeError {
-                status: StatusCode::FORBIDDEN,
-                code: "forbidden",
-                message: format!("sign-in from {from} refused: use the link on this server"),
-            });
-        }
+    if headers.contains_key(ORIGIN) {
+        access::check_origin(&Method::POST, &headers)?;
     }
     let now = state.now();
     let link = state
@@ -163,30 +126,13 @@ pub async fn login(
         &link.open_user_id,
     )
     .await?;
-    let secure = if scheme(&headers) == "https" {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        SESSION_MS / 1000
-    );
+    let cookie = access::session_cookie(&headers, SESSION_COOKIE, &session, SESSION_MS / 1000);
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
-    headers.insert(LOCATION, HeaderValue::from_static("/api/v1/inbox"));
+    headers.insert(LOCATION, HeaderValue::from_static("/inbox"));
     headers.insert(
         SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|_| NativeError::internal())?,
     );
     Ok(response)
-}
-
-/// `text` safe inside HTML text and attribute values.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }

@@ -39,6 +39,14 @@ pub async fn require_admin(
     request: Request,
     next: Next,
 ) -> Result<Response, NativeError> {
+    // The web console signs in once and then sends its cookie; its writes must come from its
+    // own pages.
+    if request.headers().get("authorization").is_none()
+        && crate::access::has_console_session(&state, request.headers())
+    {
+        crate::access::check_origin(request.method(), request.headers())?;
+        return Ok(next.run(request).await);
+    }
     let header = request.headers().get("authorization");
     let Some(header) = header else {
         return Err(NativeError::unauthorized(
@@ -54,13 +62,18 @@ pub async fn require_admin(
         .ok_or_else(|| {
             NativeError::unauthorized("authorization: expected `Bearer <admin token>`")
         })?;
-    if constant_time_eq(&sha256_hex(token), &state.admin_token_hash) {
+    if is_admin_token(&state, token) {
         return Ok(next.run(request).await);
     }
     Err(NativeError::unauthorized(
         "wrong admin token: use the one printed at the data directory's first start, or the \
          last one set with FXMSG_ADMIN_TOKEN",
     ))
+}
+
+/// Whether `token` is the admin token.
+pub(crate) fn is_admin_token(state: &AppState, token: &str) -> bool {
+    constant_time_eq(&sha256_hex(token), &state.admin_token_hash)
 }
 
 /// The employee (`FSUID_…` or employee number) of the corp, or the 404 every route gives.

@@ -168,13 +168,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                     crate::access::require_employee,
                 )),
         );
-    let login = Router::new()
-        .route("/login/{code}", get(access::login_page).post(access::login))
-        .route_layer(
-            ServiceBuilder::new()
-                .layer(timeout())
-                .layer(from_fn_with_state(state.clone(), metrics::record_requests)),
-        );
+    // The web UI (console, inbox, login links), its pages under a strict CSP.
+    let web = crate::web::routes(state.clone()).route_layer(timeout());
     let scrape = Router::new()
         .route("/metrics", get(metrics::get_metrics))
         .route_layer(
@@ -191,7 +186,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(compat)
         .merge(scrape)
         .nest("/api/v1", api)
-        .merge(login)
+        .merge(web)
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { NativeError::not_found("no such route") })

@@ -297,7 +297,7 @@ async fn a_login_link_is_exchanged_once_for_a_strict_http_only_session_cookie() 
         .await
         .unwrap();
     assert_eq!(signed_in.status(), 303);
-    assert_eq!(signed_in.headers()["location"], "/api/v1/inbox");
+    assert_eq!(signed_in.headers()["location"], "/inbox");
     let cookie = signed_in.headers()["set-cookie"]
         .to_str()
         .unwrap()
@@ -318,6 +318,19 @@ async fn a_login_link_is_exchanged_once_for_a_strict_http_only_session_cookie() 
         .await
         .unwrap();
     assert_eq!(inbox.status(), 200);
+    // A write signed in by the cookie must come from this server's pages.
+    let read = format!("{}/api/v1/inbox/messages/no-such-message/read", server.url);
+    for (origin, status) in [
+        (None, 403),
+        (Some("https://evil.example"), 403),
+        (Some(server.url.as_str()), 404),
+    ] {
+        let mut request = http.post(&read).header("cookie", &session);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        assert_eq!(request.send().await.unwrap().status(), status, "{origin:?}");
+    }
 
     let used = http.post(&link.url).send().await.unwrap();
     assert_eq!(used.status(), 401);

@@ -18,3 +18,4 @@ mod operations;
 mod readme;
 mod sdk;
 mod seeds;
+mod web;
