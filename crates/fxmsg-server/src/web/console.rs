@@ -15,7 +15,7 @@ use fxmsg_api::Envelope;
 use serde::Deserialize;
 
 use super::view::{time, View};
-use super::{html, image, notice, redirect_with_cookie, Admin, Notice};
+use super::{html, image, notice, redirect_with_cookie, urlencode, Admin, Notice};
 use crate::access::{self, CONSOLE_COOKIE, CONSOLE_SESSION_MS};
 use crate::error::NativeError;
 use crate::routes::admin::is_admin_token;
@@ -135,18 +135,19 @@ fn non_empty(query: Option<&str>) -> String {
 
 /// The rows a query selects, or why it cannot select any.
 async fn rows(state: &AppState, query: &str) -> Result<Vec<Row>, NativeError> {
-    let q: MessageQuery = serde_urlencoded_query(query)?;
+    let q: MessageQuery = parse_query(query)?;
     let filter = message_filter(state, q).await?;
     let (messages, _) = state.store.list_messages(&filter, None, PAGE).await?;
     let names = corp_names(state).await?;
     Ok(messages.iter().map(|m| row(m, &names)).collect())
 }
 
-fn serde_urlencoded_query(query: &str) -> Result<MessageQuery, NativeError> {
+/// A query string as `T`, with the listing API's error for one that does not parse.
+fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, NativeError> {
     let uri: axum::http::Uri = format!("/?{query}")
         .parse()
         .map_err(|_| NativeError::bad_request("the filter is not a valid query"))?;
-    axum::extract::Query::<MessageQuery>::try_from_uri(&uri)
+    axum::extract::Query::<T>::try_from_uri(&uri)
         .map(|q| q.0)
         .map_err(|e| NativeError::bad_request(e.body_text()))
 }
@@ -184,7 +185,7 @@ pub async fn messages(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = non_empty(query.as_deref());
-    let form: FilterForm = serde_urlencoded_form(&query);
+    let form: FilterForm = parse_query(&query).unwrap_or_default();
     let corps = match state.store.list_corps().await {
         Ok(corps) => corps,
         Err(e) => return NativeError::from(e).into_response(),
@@ -209,17 +210,6 @@ pub async fn messages(
             rows: Rows { rows },
         },
     )
-}
-
-fn serde_urlencoded_form(query: &str) -> FilterForm {
-    let uri: Option<axum::http::Uri> = format!("/?{query}").parse().ok();
-    uri.and_then(|u| axum::extract::Query::<FilterForm>::try_from_uri(&u).ok())
-        .map(|q| q.0)
-        .unwrap_or_default()
-}
-
-fn urlencode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// `GET /console/fragment?…`: the listing's rows alone, for the live page.

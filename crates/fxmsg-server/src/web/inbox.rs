@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use fxmsg_api::native::InboxItem;
 
 use super::view::{time, View};
-use super::{html, image, notice, Employee, Notice};
+use super::{html, image, notice, urlencode, Employee, Notice};
 use crate::error::NativeError;
 use crate::state::AppState;
 
@@ -135,12 +135,7 @@ async fn content(
         sent: time(m.created_at),
         read: item.read_at.map(time),
         revoked: m.revoked_at.map(time),
-        view: View::of(m, |media| {
-            format!(
-                "/inbox/media/{}",
-                form_urlencoded::byte_serialize(media.as_bytes()).collect::<String>()
-            )
-        }),
+        view: View::of(m, |media| format!("/inbox/media/{}", urlencode(media))),
     })
 }
 
@@ -155,10 +150,7 @@ pub async fn message(
             StatusCode::OK,
             &MessagePage {
                 name: name(&state, &me).await,
-                fragment: format!(
-                    "/inbox/messages/{}/fragment",
-                    form_urlencoded::byte_serialize(message_id.as_bytes()).collect::<String>()
-                ),
+                fragment: format!("/inbox/messages/{}/fragment", urlencode(&message_id)),
                 message_id,
                 content,
             },

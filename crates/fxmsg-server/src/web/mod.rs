@@ -187,6 +187,11 @@ fn redirect_with_cookie(to: &'static str, cookie: &str) -> Response {
     }
 }
 
+/// `value` as one URL path segment or query value.
+fn urlencode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
 /// Image types a page may show inline; anything else is not served to a page at all.
 const INLINE_IMAGES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
