@@ -30,6 +30,8 @@ pub struct EmployeeCaller {
     pub corp_id: String,
     /// The employee.
     pub open_user_id: String,
+    /// Their name, for pages.
+    pub name: String,
 }
 
 /// A new credential of `kind` for the employee, and its secret (shown once).
@@ -189,6 +191,7 @@ pub async fn authenticate_employee(
     Ok(EmployeeCaller {
         corp_id: employee.corp_id,
         open_user_id: employee.open_user_id,
+        name: employee.name,
     })
 }
 
@@ -219,23 +222,17 @@ pub fn console_session(state: &AppState, expires_at: i64) -> String {
     format!("{expires_at}.{mac}")
 }
 
-/// Whether the request carries a live console session.
+/// Whether the request carries a live console session: an unexpired one this server signed.
 pub fn has_console_session(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some((expires, mac)) = cookie(headers, CONSOLE_COOKIE).and_then(|v| v.split_once('.'))
-    else {
+    let Some(value) = cookie(headers, CONSOLE_COOKIE) else {
         return false;
     };
-    let Ok(expires_at) = expires.parse::<i64>() else {
-        return false;
-    };
-    expires_at > state.now()
-        && crate::secrets::constant_time_eq(
-            console_session(state, expires_at)
-                .rsplit('.')
-                .next()
-                .unwrap_or_default(),
-            mac,
-        )
+    let expires_at = value
+        .split_once('.')
+        .and_then(|(e, _)| e.parse::<i64>().ok());
+    expires_at.is_some_and(|at| {
+        at > state.now() && crate::secrets::constant_time_eq(&console_session(state, at), value)
+    })
 }
 
 #[cfg(test)]

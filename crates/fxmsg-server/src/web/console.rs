@@ -134,11 +134,14 @@ fn non_empty(query: Option<&str>) -> String {
 }
 
 /// The rows a query selects, or why it cannot select any.
-async fn rows(state: &AppState, query: &str) -> Result<Vec<Row>, NativeError> {
+async fn rows(state: &AppState, query: &str, corps: &[Corp]) -> Result<Vec<Row>, NativeError> {
     let q: MessageQuery = parse_query(query)?;
     let filter = message_filter(state, q).await?;
     let (messages, _) = state.store.list_messages(&filter, None, PAGE).await?;
-    let names = corp_names(state).await?;
+    let names: HashMap<&str, &str> = corps
+        .iter()
+        .map(|c| (c.corp_id.as_str(), c.name.as_str()))
+        .collect();
     Ok(messages.iter().map(|m| row(m, &names)).collect())
 }
 
@@ -152,26 +155,15 @@ fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, NativeE
         .map_err(|e| NativeError::bad_request(e.body_text()))
 }
 
-async fn corp_names(state: &AppState) -> Result<HashMap<String, String>, NativeError> {
-    Ok(state
-        .store
-        .list_corps()
-        .await?
-        .into_iter()
-        .map(|c| (c.corp_id, c.name))
-        .collect())
-}
-
-fn row(m: &Message, corps: &HashMap<String, String>) -> Row {
+fn row(m: &Message, corps: &HashMap<&str, &str>) -> Row {
     Row {
         message_id: m.message_id.clone(),
         sent: time(m.created_at),
         msg_type: m.msg_type.clone(),
         summary: View::of(m, |_| String::new()).summary(),
         corp: corps
-            .get(&m.corp_id)
-            .cloned()
-            .unwrap_or_else(|| m.corp_id.clone()),
+            .get(m.corp_id.as_str())
+            .map_or_else(|| m.corp_id.clone(), |name| (*name).to_owned()),
         recipients: m.recipients.len(),
         revoked: m.revoked_at.is_some(),
     }
@@ -190,7 +182,7 @@ pub async fn messages(
         Ok(corps) => corps,
         Err(e) => return NativeError::from(e).into_response(),
     };
-    let (rows, error, status) = match rows(&state, &query).await {
+    let (rows, error, status) = match rows(&state, &query, &corps).await {
         Ok(rows) => (rows, None, StatusCode::OK),
         Err(e) if e.status.is_client_error() => (Vec::new(), Some(e.message), e.status),
         Err(e) => return e.into_response(),
@@ -218,7 +210,11 @@ pub async fn messages_fragment(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match rows(&state, &non_empty(query.as_deref())).await {
+    let rows = match state.store.list_corps().await {
+        Ok(corps) => rows(&state, &non_empty(query.as_deref()), &corps).await,
+        Err(e) => Err(e.into()),
+    };
+    match rows {
         Ok(rows) => html(StatusCode::OK, &Rows { rows }),
         Err(e) => e.into_response(),
     }
@@ -291,16 +287,15 @@ async fn detail(state: &AppState, message_id: &str) -> Result<(MessageDetail, De
         .into_iter()
         .map(|e: Employee| (e.open_user_id, e.name))
         .collect();
-    let corps = corp_names(state)
+    let corp = state
+        .store
+        .corp(&m.corp_id)
         .await
-        .map_err(IntoResponse::into_response)?;
+        .map_err(|e| NativeError::from(e).into_response())?;
     let corp_id = m.corp_id.clone();
     let detail = Detail {
         sent: time(m.created_at),
-        corp: corps
-            .get(&m.corp_id)
-            .cloned()
-            .unwrap_or_else(|| m.corp_id.clone()),
+        corp: corp.map_or_else(|| m.corp_id.clone(), |c| c.name.clone()),
         app_id: m.app_id.clone(),
         service_id: m.service_id.clone(),
         msg_type: m.msg_type.clone(),

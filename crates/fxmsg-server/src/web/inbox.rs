@@ -37,13 +37,6 @@ struct InboxPage {
     items: Items,
 }
 
-async fn name(state: &AppState, me: &crate::access::EmployeeCaller) -> String {
-    match state.store.employee(&me.corp_id, &me.open_user_id).await {
-        Ok(Some(e)) => e.name,
-        _ => String::new(),
-    }
-}
-
 async fn items(state: &AppState, me: &crate::access::EmployeeCaller) -> Result<Items, NativeError> {
     let (list, _) = state
         .store
@@ -74,7 +67,7 @@ pub async fn inbox(Employee(me): Employee, State(state): State<AppState>) -> Res
         Ok(items) => html(
             StatusCode::OK,
             &InboxPage {
-                name: name(&state, &me).await,
+                name: me.name.clone(),
                 items,
             },
         ),
@@ -149,7 +142,7 @@ pub async fn message(
         Ok(content) => html(
             StatusCode::OK,
             &MessagePage {
-                name: name(&state, &me).await,
+                name: me.name.clone(),
                 fragment: format!("/inbox/messages/{}/fragment", urlencode(&message_id)),
                 message_id,
                 content,

@@ -2,10 +2,11 @@
 //! links, covers, and that an employee's pages show only their own messages. (What a browser
 //! does with the pages, live updates included, is in `browser.rs`.)
 
+use fxmsg_client::media::MediaKind;
 use reqwest::redirect::Policy;
 use serde_json::json;
 
-use crate::support::{TestServer, ADMIN_TOKEN};
+use crate::support::{TestServer, ADMIN_TOKEN, PNG};
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
@@ -200,12 +201,18 @@ async fn the_console_needs_the_admin_token_once_and_escapes_what_it_shows() {
         .await
         .unwrap();
     assert_eq!(write.status(), 403);
+
+    // A console session lasts 12 hours.
+    server.clock.advance_secs(12 * 3600 - 60);
+    assert_eq!(page(&server, "/console", &cookie).await.0, 200);
+    server.clock.advance_secs(120);
+    assert_eq!(page(&server, "/console", &cookie).await.0, 303);
 }
 
 #[tokio::test]
 async fn the_inbox_shows_only_the_employees_own_messages_with_covers_from_fxmsg() {
     let server = TestServer::start().await;
-    let png = b"\x89PNG\r\n\x1a\n-cover-".to_vec();
+    let png = PNG.to_vec();
     let upload = server
         .upload_raw(
             "/media/upload/message",
@@ -271,6 +278,19 @@ async fn the_inbox_shows_only_the_employees_own_messages_with_covers_from_fxmsg(
         foreign.replace(theirs, "ID"),
         missing.replace("nothing", "ID")
     );
-    let (status, _) = page(&server, "/inbox/media/no-such-media", &cookie).await;
-    assert_eq!(status, 404);
+    // Another corp's cover is as missing as one that does not exist.
+    let other = server.other_corp("other").await;
+    let foreign_media = other
+        .client(&server)
+        .upload_bytes(
+            MediaKind::MessageImage,
+            "cover.png",
+            bytes::Bytes::from(png.clone()),
+        )
+        .await
+        .unwrap();
+    for media in [foreign_media.as_str(), "no-such-media"] {
+        let (status, _) = page(&server, &format!("/inbox/media/{media}"), &cookie).await;
+        assert_eq!(status, 404, "{media}");
+    }
 }
