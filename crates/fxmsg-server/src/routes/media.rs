@@ -208,22 +208,33 @@ pub async fn download_media(
         .ok_or_else(|| {
             CompatError::invalid("mediaId", format!("no media {media_id:?} in this corp"))
         })?;
+    let mut response = stored_file(&state, &media).await?;
+    if let Ok(value) = HeaderValue::from_str(&attachment_disposition(&media.file_name)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// A stored media file as a streamed answer with its type, length and `nosniff`: the compat
+/// download's body, and the web pages' covers.
+pub(crate) async fn stored_file(
+    state: &AppState,
+    media: &MediaRecord,
+) -> Result<Response, object_store::Error> {
     let object = state
         .media
         .get(&ObjectPath::from(media.object_key.as_str()))
         .await?;
     let mut response = Body::from_stream(object.into_stream()).into_response();
     let h = response.headers_mut();
-    let value = |s: &str| {
-        HeaderValue::from_str(s)
-            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
-    };
-    h.insert(header::CONTENT_TYPE, value(&media.content_type));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(media.size as u64));
     h.insert(
-        header::CONTENT_DISPOSITION,
-        value(&attachment_disposition(&media.file_name)),
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&media.content_type)
+            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
     );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(media.size as u64));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

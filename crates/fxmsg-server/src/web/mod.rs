@@ -12,11 +12,10 @@ use askama::Template;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::header::{self, HeaderName, HeaderValue, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use object_store::path::Path as ObjectPath;
 use tower::ServiceBuilder;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -204,26 +203,12 @@ async fn image(state: &AppState, corp_id: &str, media_id: &str) -> Response {
         Ok(_) => return missing(),
         Err(e) => return NativeError::from(e).into_response(),
     };
-    let object = match state
-        .media
-        .get(&ObjectPath::from(record.object_key.as_str()))
-        .await
-    {
-        Ok(object) => object,
-        Err(object_store::Error::NotFound { .. }) => return missing(),
+    match crate::routes::media::stored_file(state, &record).await {
+        Ok(response) => response,
+        Err(object_store::Error::NotFound { .. }) => missing(),
         Err(e) => {
             tracing::error!(error = %e, "reading an image");
-            return NativeError::internal().into_response();
+            NativeError::internal().into_response()
         }
-    };
-    let mut response = axum::body::Body::from_stream(object.into_stream()).into_response();
-    let h: &mut HeaderMap = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&record.content_type) {
-        h.insert(header::CONTENT_TYPE, value);
     }
-    h.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(record.size as u64),
-    );
-    response
 }
