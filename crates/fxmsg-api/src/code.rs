@@ -50,7 +50,9 @@ pub enum ErrorCode {
     NoCredentials,
     /// `20021`: the app is disabled.
     AppDisabled,
-    /// `30004`: per-second frequency exceeded; retryable.
+    /// `30002`: the corp's daily call quota is used up; not retryable before the next day.
+    DailyQuotaExceeded,
+    /// `30004`: call frequency exceeded; retryable.
     FrequencyExceeded,
     /// `50009`: service exception; retryable.
     ServiceException,
@@ -102,6 +104,7 @@ const TABLE: &[(ErrorCode, i64, &str)] = &[
     ),
     (ErrorCode::NoCredentials, 20017, "corpId not found"),
     (ErrorCode::AppDisabled, 20021, "app disabled"),
+    (ErrorCode::DailyQuotaExceeded, 30002, "daily quota exceeded"),
     (ErrorCode::FrequencyExceeded, 30004, "frequency exceeded"),
     (ErrorCode::ServiceException, 50009, "service exception"),
 ];

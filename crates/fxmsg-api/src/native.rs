@@ -26,6 +26,9 @@ pub struct Corp {
     pub name: String,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// Created by `POST /api/v1/sandboxes`, and so deletable with everything it holds.
+    #[serde(default)]
+    pub sandbox: bool,
 }
 
 /// `POST /api/v1/corps`.
@@ -115,12 +118,15 @@ pub struct Employee {
     pub name: String,
     /// Active or stopped.
     pub status: EmployeeStatus,
+    /// Mobile number, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
     /// Unix milliseconds.
     pub created_at: i64,
 }
 
 /// `POST /api/v1/corps/{corpId}/employees`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewEmployee {
     /// Display name.
@@ -128,6 +134,9 @@ pub struct NewEmployee {
     /// Employee number; the next free number from 1000 when absent.
     #[serde(default)]
     pub user_id: Option<String>,
+    /// Mobile number: digits, optionally after `+`, 5..20 characters.
+    #[serde(default)]
+    pub mobile: Option<String>,
 }
 
 /// `PATCH /api/v1/corps/{corpId}/employees/{openUserId}`.
@@ -156,6 +165,74 @@ pub struct ServiceAccount {
 pub struct NewServiceAccount {
     /// Display name.
     pub name: String,
+}
+
+/// `POST /api/v1/sandboxes`: a throwaway corp with an app, a service account and employees,
+/// created in one transaction. Every field may be left out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSandbox {
+    /// Display name (default `Sandbox <ea>`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Enterprise account (default `sandbox-` and 12 random hex digits).
+    #[serde(default)]
+    pub ea: Option<String>,
+    /// The employees: a number of generated ones, or each one's name, number and mobile.
+    #[serde(default)]
+    pub employees: Option<SandboxEmployees>,
+}
+
+/// The employees of a [`NewSandbox`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SandboxEmployees {
+    /// This many generated employees (0..=500), numbered from 1000.
+    Count(u32),
+    /// These employees; a missing number or mobile is generated.
+    List(Vec<NewEmployee>),
+}
+
+/// A created sandbox (or the first start's demo corp) with every credential, shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sandbox {
+    /// The corp.
+    pub corp: Corp,
+    /// Its app, with the secrets.
+    pub app: AppCredentials,
+    /// Its service account.
+    pub service_account: ServiceAccount,
+    /// Its employees.
+    pub employees: Vec<Employee>,
+}
+
+/// `DELETE /api/v1/messages`: what a reset removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deleted {
+    /// Messages deleted, with their inbox rows, events and idempotency keys.
+    pub messages: u64,
+}
+
+/// `GET /api/v1/clock` (with `fxmsg serve --test-clock`): the server's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockTime {
+    /// Now, unix milliseconds.
+    pub now_ms: i64,
+}
+
+/// `POST /api/v1/clock`: set the test clock, or move it forward. Exactly one field is given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockChange {
+    /// The new time: unix milliseconds (a number or a string), an RFC 3339 time or a date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<Value>,
+    /// Seconds to move forward, 0..=315,360,000 (ten years).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advance_secs: Option<i64>,
 }
 
 /// A stored message as the native API shows it.
@@ -242,43 +319,98 @@ pub struct InboxItem {
     pub read_at: Option<i64>,
 }
 
-/// `POST /api/v1/faults`: make the next `times` calls to `path` fail, to test client retry and
-/// token logic. Exactly one of `errorCode` and `dropResponse` is set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `POST /api/v1/faults`: make calls to a compat path fail as a real gateway (or the proxy in
+/// front of it) fails, to test client retry, timeout and token logic.
+///
+/// What it does: exactly one of `errorCode`, `httpStatus` and `cut` (or `dropResponse`, the same
+/// as `cut: afterCommit`), optionally after `delayMs`; or `delayMs` alone, which only delays.
+/// When: calls to `path` matching every filter given (`corpId`, `appId`, and for sends
+/// `recipient` and `msgType`), each with `probability` (drawn from `seed`, so a run repeats), for
+/// `times` calls (default 1) or `untilDeleted`. A fault with no filter fires before anything
+/// else, as a proxy would; one with a filter once the call is authenticated, before it has any
+/// effect.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewFault {
     /// Compat path, e.g. `/cgi/message/send`.
     pub path: String,
-    /// Answer with this non-zero `errorCode` without processing the request.
-    #[serde(default)]
+    /// Answer with this non-zero Fxiaoke `errorCode` without processing the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
-    /// Process the request (and commit it), then cut the connection before the response is read:
-    /// a lost response.
-    #[serde(default)]
+    /// Answer with this HTTP status (429 or 500..=599) and a proxy's HTML page, not the envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Cut the connection before the handler runs, or after the request was committed (a lost
+    /// response).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<Cut>,
+    /// The same as `cut: afterCommit` (kept from the first fault API).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub drop_response: bool,
-    /// How many calls fail (1..=1000, default 1).
-    #[serde(default = "one")]
-    pub times: u32,
+    /// Delay before the call goes on (or the fault answers): milliseconds, or `[min, max]` for a
+    /// uniform draw; at most 60,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<Delay>,
+    /// Chance that a matching call is affected, in (0, 1]; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// Seed of the fault's draws (probability, delay range): the same calls fire on every run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// How many calls it affects (1..=1000, default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    /// Affect calls until the fault is deleted, instead of `times`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub until_deleted: bool,
+    /// Only calls authenticated for this corp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corp_id: Option<String>,
+    /// Only calls authenticated for this app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// Only sends whose `toUser` holds this entry, as given (an employee number or `FSUID_…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    /// Only sends of this `msgType`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
 }
 
-fn one() -> u32 {
-    1
+/// When a [`NewFault`] cuts the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Cut {
+    /// Before the request has any effect: nothing is stored.
+    BeforeHandler,
+    /// After the request was committed, before its answer is read: the client cannot tell it
+    /// succeeded.
+    AfterCommit,
 }
 
-/// A planned fault with the number of calls it will still affect.
+/// A fault's delay: fixed, or drawn uniformly from a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Delay {
+    /// Milliseconds.
+    Fixed(u64),
+    /// `[min, max]` milliseconds.
+    Range([u64; 2]),
+}
+
+/// A planned fault: what it was planned as, how often it fired, what it has left.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fault {
-    /// Id for reference.
+    /// Id, for `DELETE /api/v1/faults/{id}`.
     pub id: u64,
-    /// Compat path.
-    pub path: String,
-    /// Injected code, if any.
-    pub error_code: Option<i64>,
-    /// Whether the response is dropped.
-    pub drop_response: bool,
-    /// Calls still to be affected.
-    pub remaining: u32,
+    /// The fault as planned (`dropResponse` shown as `cut: afterCommit`, `times` as given).
+    #[serde(flatten)]
+    pub plan: NewFault,
+    /// Calls it affected so far.
+    pub fired: u64,
+    /// Calls it will still affect; `None` until deleted. A used-up fault stays listed with 0.
+    pub remaining: Option<u32>,
 }
 
 /// What an [`Event`] records.

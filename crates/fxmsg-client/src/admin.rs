@@ -3,8 +3,8 @@
 
 use fxmsg_api::native::{
     ApiError, App, AppCredentials, AppPatch, Corp, Credential, Employee, EmployeePatch,
-    EmployeeStatus, Fault, InboxPage, IssuedToken, LoginLink, Message, MessageDetail, NewApp,
-    NewCorp, NewEmployee, NewFault, NewServiceAccount, Page, ServiceAccount,
+    EmployeeStatus, InboxPage, IssuedToken, LoginLink, Message, MessageDetail, NewApp, NewCorp,
+    NewEmployee, NewServiceAccount, Page, ServiceAccount,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -115,7 +115,7 @@ impl AdminClient {
     }
 
     /// Like `send`, for calls answered with an empty success (204).
-    async fn send_empty(&self, request: reqwest::RequestBuilder) -> Result<(), Error> {
+    pub(crate) async fn send_empty(&self, request: reqwest::RequestBuilder) -> Result<(), Error> {
         let (status, _, bytes) = self.exchange(request).await?;
         if status.is_success() {
             return Ok(());
@@ -191,6 +191,7 @@ impl AdminClient {
         let body = NewEmployee {
             name: name.into(),
             user_id: user_id.map(Into::into),
+            mobile: None,
         };
         self.send(
             self.http
@@ -321,26 +322,6 @@ impl AdminClient {
         .await
     }
 
-    /// Plans a fault on a compat path (fxmsg's chaos API for testing client resilience).
-    ///
-    /// ```no_run
-    /// # async fn run(admin: fxmsg_client::admin::AdminClient) -> Result<(), fxmsg_client::Error> {
-    /// use fxmsg_client::native::NewFault;
-    /// // The next send is processed, but its response is lost on the way back.
-    /// let fault = NewFault { path: "/cgi/message/send".into(), error_code: None, drop_response: true, times: 1 };
-    /// admin.add_fault(&fault).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn add_fault(&self, fault: &NewFault) -> Result<Fault, Error> {
-        self.send(self.http.post(self.url("/faults")).json(fault))
-            .await
-    }
-
-    /// The planned faults and their remaining uses.
-    pub async fn list_faults(&self) -> Result<Vec<Fault>, Error> {
-        self.send(self.http.get(self.url("/faults"))).await
-    }
-
     /// The server's `/metrics` (request counts and durations, messages sent, error codes
     /// answered, group commits), parsed.
     pub async fn metrics(&self) -> Result<Metrics, Error> {
@@ -356,17 +337,6 @@ impl AdminClient {
             });
         }
         Metrics::parse(&text)
-    }
-
-    /// Removes every planned fault.
-    pub async fn clear_faults(&self) -> Result<(), Error> {
-        self.send_empty(self.http.delete(self.url("/faults"))).await
-    }
-
-    /// Removes one planned fault; `Native { status: 404, .. }` if it is used up or unknown.
-    pub async fn delete_fault(&self, id: u64) -> Result<(), Error> {
-        self.send_empty(self.http.delete(self.url(&format!("/faults/{id}"))))
-            .await
     }
 }
 

@@ -44,6 +44,20 @@ impl Credentials {
     }
 }
 
+impl From<&fxmsg_api::native::AppCredentials> for Credentials {
+    /// The app's credentials as `POST /api/v1/corps/{corpId}/apps` returned them.
+    fn from(app: &fxmsg_api::native::AppCredentials) -> Self {
+        Credentials::new(&app.app.app_id, &app.app_secret, &app.permanent_code)
+    }
+}
+
+impl From<&fxmsg_api::native::Sandbox> for Credentials {
+    /// The credentials of a sandbox's (or the demo's) app.
+    fn from(sandbox: &fxmsg_api::native::Sandbox) -> Self {
+        Credentials::from(&sandbox.app)
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")

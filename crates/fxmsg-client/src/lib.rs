@@ -29,6 +29,7 @@ pub mod employee;
 pub mod error;
 pub mod events;
 pub mod media;
+pub mod testkit;
 
 pub use client::{AuthStyle, Client, ClientBuilder, Credentials, RetryPolicy, TimeSource};
 pub use error::Error;

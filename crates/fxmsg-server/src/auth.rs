@@ -175,8 +175,10 @@ impl FromRequest<AppState> for Call {
         let (mut parts, body) = request.into_parts();
         let query = CompatQuery::from_request_parts(&mut parts, state).await?;
         let headers = std::mem::take(&mut parts.headers);
+        let path = parts.uri.path().to_owned();
         let body = CompatJson::from_request(Request::from_parts(parts, body), state).await?;
         let caller = authenticate(state, &headers, Some(&body), &query).await?;
+        admit(state, &path, &caller, Some(&body.0)).await?;
         Ok(Call {
             caller,
             query,
@@ -203,7 +205,29 @@ impl FromRequestParts<AppState> for Uploader {
     ) -> Result<Self, Self::Rejection> {
         let query = CompatQuery::from_request_parts(parts, state).await?;
         let caller = authenticate(state, &parts.headers, None, &query).await?;
+        admit(state, parts.uri.path(), &caller, None).await?;
         Ok(Uploader { caller, query })
+    }
+}
+
+/// The caller of a call to `path` is known and nothing has happened yet: a planned fault with a
+/// filter that matches fires (see `faults`), then the rate limits, when on, count the call.
+/// Every compat endpoint passes here, the token endpoints once the app is verified.
+pub async fn admit(
+    state: &AppState,
+    path: &str,
+    caller: &Caller,
+    body: Option<&serde_json::Value>,
+) -> Result<(), CompatError> {
+    let point = crate::faults::Point {
+        path,
+        caller: Some((&caller.corp_id, &caller.app_id)),
+        body,
+    };
+    crate::faults::checkpoint(state, point).await?;
+    match &state.limits {
+        Some(limits) => limits.count(path, &caller.corp_id, &caller.app_id, state.now()),
+        None => Ok(()),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use fxmsg_api::native::{AppCredentials, Corp, Employee, ServiceAccount};
+use fxmsg_api::native::{NewEmployee, Sandbox};
 use fxmsg_store::Store;
 
 use crate::directory;
@@ -24,18 +24,8 @@ pub struct Bootstrap {
     pub demo: Option<Demo>,
 }
 
-/// The demo corp created on first start.
-#[derive(Debug, Clone)]
-pub struct Demo {
-    /// The corp.
-    pub corp: Corp,
-    /// Its app with secrets.
-    pub app: AppCredentials,
-    /// Its service account.
-    pub service_account: ServiceAccount,
-    /// Its five employees.
-    pub employees: Vec<Employee>,
-}
+/// The demo corp created on first start: a sandbox that cannot be deleted as one.
+pub type Demo = Sandbox;
 
 /// Returns the admin token's hash. A configured token replaces the stored one and stays in force
 /// for later starts without it, as a changed password does; without either, a token is generated,
@@ -77,21 +67,21 @@ pub async fn demo(
         return Ok(());
     }
     if enabled && store.list_corps().await?.is_empty() {
-        let corp = directory::create_corp(store, "Demo Corp", "demo", now).await?;
-        let app = directory::create_app(store, &corp.corp_id, "Demo App", now).await?;
-        let service_account =
-            directory::create_service_account(store, &corp.corp_id, "Demo Notices", now).await?;
-        let mut employees = Vec::new();
-        for name in DEMO_EMPLOYEES {
-            employees
-                .push(directory::create_employee(store, &corp.corp_id, name, None, now).await?);
-        }
-        boot.demo = Some(Demo {
-            corp,
-            app,
-            service_account,
-            employees,
-        });
+        let plan = directory::TenantPlan {
+            name: "Demo Corp",
+            ea: "demo",
+            sandbox: false,
+            app: "Demo App",
+            service_account: "Demo Notices",
+            employees: DEMO_EMPLOYEES
+                .iter()
+                .map(|name| NewEmployee {
+                    name: (*name).into(),
+                    ..NewEmployee::default()
+                })
+                .collect(),
+        };
+        boot.demo = Some(directory::create_tenant(store, plan, now).await?);
     }
     store.set_meta(INITIALIZED_KEY, &now.to_string()).await?;
     Ok(())

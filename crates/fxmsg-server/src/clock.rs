@@ -9,6 +9,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync + 'static {
     /// Now, in unix milliseconds.
     fn now_ms(&self) -> i64;
+
+    /// The clock as one that can be set, if it is one (`fxmsg serve --test-clock`).
+    fn as_manual(&self) -> Option<&ManualClock> {
+        None
+    }
 }
 
 /// The wall clock.
@@ -53,5 +58,9 @@ impl Default for ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
+    }
+
+    fn as_manual(&self) -> Option<&ManualClock> {
+        Some(self)
     }
 }

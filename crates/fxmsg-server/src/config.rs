@@ -45,6 +45,19 @@ pub struct Config {
     /// catches up from the database.
     #[arg(long, env = "FXMSG_EVENT_BUFFER", default_value_t = 8192)]
     pub event_buffer: usize,
+    /// Run on a test clock that starts at the current time and moves only when told to, through
+    /// `GET`/`POST /api/v1/clock`: token lifetimes, idempotency windows, event retention and rate
+    /// limits all follow it. For integration tests only; without it the endpoint does not exist.
+    #[arg(long, env = "FXMSG_TEST_CLOCK")]
+    pub test_clock: bool,
+    /// Enforce the platform's call limits, as the real gateway does: 100 calls per 20 s per API
+    /// path per corp (30004), a daily quota per corp (30002) and 10 token calls a minute per app
+    /// (30004). Off by default, so tests and demos are never throttled.
+    #[arg(long, env = "FXMSG_RATE_LIMITS")]
+    pub rate_limits: bool,
+    /// Calls a corp may make per UTC day with --rate-limits.
+    #[arg(long, env = "FXMSG_DAILY_QUOTA", default_value_t = 100_000)]
+    pub daily_quota: u64,
 }
 
 impl Config {
@@ -60,6 +73,9 @@ impl Config {
             key_prune_secs: 60,
             event_retention_days: 7,
             event_buffer: 8192,
+            test_clock: false,
+            rate_limits: false,
+            daily_quota: 100_000,
         }
     }
 }
@@ -79,6 +95,9 @@ impl fmt::Debug for Config {
             .field("key_prune_secs", &self.key_prune_secs)
             .field("event_retention_days", &self.event_retention_days)
             .field("event_buffer", &self.event_buffer)
+            .field("test_clock", &self.test_clock)
+            .field("rate_limits", &self.rate_limits)
+            .field("daily_quota", &self.daily_quota)
             .finish()
     }
 }

@@ -1,178 +1,546 @@
-//! Planned faults on compat paths (`/api/v1/faults`), so integrators can test their retry and
-//! token handling against fxmsg, as they would with WireMock. Held in memory; a restart clears them.
+//! Planned faults on compat paths (`/api/v1/faults`), so integrators can test their retry,
+//! timeout and token handling against fxmsg as a real gateway fails. Held in memory; a restart
+//! clears them.
+//!
+//! A fault fires at one of two points of a call. One matched by its path alone fires in
+//! [`inject`], before anything else runs, as a proxy in front of the gateway would. One with a
+//! filter (corp, app, recipient, msgType) fires at [`checkpoint`], which the compat extractors and
+//! the token endpoints call once the caller is known and before the call has any effect. Both
+//! points answer through [`inject`], which alone shapes the response: the envelope with the
+//! fault's code, a proxy's status page, or a cut connection.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::header::CONTENT_LENGTH;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use fxmsg_api::native::{Fault, NewFault};
+use fxmsg_api::native::{Cut, Delay, Fault, NewFault};
 use fxmsg_api::ErrorCode;
+use serde_json::Value;
 
 use crate::error::{CompatError, NativeError};
 use crate::state::AppState;
 
+/// The compat paths that send messages: the only ones a recipient or msgType filter fits.
+const SEND_PATHS: [&str; 2] = ["/cgi/message/send", "/cgi/app/message/send"];
+/// Longest delay a fault may add: the default request timeout.
+const MAX_DELAY_MS: u64 = 60_000;
+/// Most calls a counted fault may affect.
+const MAX_TIMES: u32 = 1000;
+
 /// The planned faults, in the order they were added.
 #[derive(Debug, Default, Clone)]
-pub struct Faults(Arc<Mutex<FaultList>>);
+pub struct Faults(Arc<Shared>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// Faults that can still fire; read without the lock on every call.
+    live: AtomicUsize,
+    list: Mutex<FaultList>,
+}
 
 #[derive(Debug, Default)]
 struct FaultList {
     next_id: u64,
-    faults: Vec<Fault>,
+    faults: Vec<Planned>,
 }
 
-/// What the middleware does to one call.
+#[derive(Debug)]
+struct Planned {
+    id: u64,
+    plan: NewFault,
+    /// Fires only once the caller is known.
+    targeted: bool,
+    fired: u64,
+    remaining: Option<u32>,
+    /// The fault's own draws (SplitMix64), from its seed.
+    rng: u64,
+}
+
+/// One call as a fault sees it.
+#[derive(Debug, Default)]
+pub struct Point<'a> {
+    /// The compat path.
+    pub path: &'a str,
+    /// The authenticated corp and app; `None` before authentication.
+    pub caller: Option<(&'a str, &'a str)>,
+    /// The JSON body of a send (its `toUser` and `msgType`).
+    pub body: Option<&'a Value>,
+}
+
+/// What a fault does to the call it fired on.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Action {
+pub struct Fired {
+    /// Waited first.
+    pub delay: Duration,
+    /// Then this.
+    pub action: Action,
+}
+
+/// A fault's effect after its delay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Action {
+    /// The call goes on (a delay-only fault).
+    Proceed,
+    /// The envelope with this code.
     Answer(ErrorCode),
-    DropResponse,
+    /// A proxy's answer with this status.
+    Status(StatusCode),
+    /// The connection is cut before anything is done.
+    CutBefore,
+    /// The call is committed, then the connection is cut.
+    CutAfter,
 }
 
 impl Faults {
     /// Plans a fault after checking it; `paths` are the paths a fault can apply to.
     pub fn add(&self, new: NewFault, paths: &[&str]) -> Result<Fault, NativeError> {
-        if !paths.contains(&new.path.as_str()) {
-            let known = paths.join(", ");
-            return Err(NativeError::bad_request(format!(
-                "path: {:?} is not a Fxiaoke path of this server, so the fault would never fire; \
-                 use one of {known}",
-                new.path
-            )));
-        }
-        if !(1..=1000).contains(&new.times) {
-            return Err(NativeError::bad_request("times: must be 1..1000"));
-        }
-        match (new.error_code, new.drop_response) {
-            (Some(0), _) => {
-                return Err(NativeError::bad_request(
-                    "errorCode: 0 is success, not a fault",
-                ))
-            }
-            (Some(_), true) | (None, false) => {
-                return Err(NativeError::bad_request(
-                    "set exactly one of errorCode and dropResponse",
-                ))
-            }
-            _ => {}
-        }
-        let mut list = self.0.lock().expect("fault list lock");
+        let plan = checked(new, paths)?;
+        let mut list = self.0.list.lock().expect("fault list lock");
         list.next_id += 1;
-        let fault = Fault {
-            id: list.next_id,
-            path: new.path,
-            error_code: new.error_code,
-            drop_response: new.drop_response,
-            remaining: new.times,
+        let id = list.next_id;
+        let targeted = plan.corp_id.is_some()
+            || plan.app_id.is_some()
+            || plan.recipient.is_some()
+            || plan.msg_type.is_some();
+        let rng = plan.seed.unwrap_or_else(|| {
+            u64::from_str_radix(&crate::secrets::random_hex(8), 16).unwrap_or(id)
+        });
+        let planned = Planned {
+            id,
+            remaining: if plan.until_deleted { None } else { plan.times },
+            plan,
+            targeted,
+            fired: 0,
+            rng,
         };
-        list.faults.push(fault.clone());
-        Ok(fault)
+        let shown = planned.shown();
+        list.faults.push(planned);
+        self.0.live.fetch_add(1, Ordering::SeqCst);
+        Ok(shown)
     }
 
-    /// The planned faults.
+    /// The planned faults, used-up ones included.
     pub fn list(&self) -> Vec<Fault> {
-        self.0.lock().expect("fault list lock").faults.clone()
+        let list = self.0.list.lock().expect("fault list lock");
+        list.faults.iter().map(Planned::shown).collect()
     }
 
-    /// Removes one planned fault; false if there is none with `id` (it may have been used up).
+    /// Removes one planned fault; false if there is none with `id`.
     pub fn remove(&self, id: u64) -> bool {
-        let mut list = self.0.lock().expect("fault list lock");
-        let before = list.faults.len();
-        list.faults.retain(|f| f.id != id);
-        list.faults.len() < before
+        let mut list = self.0.list.lock().expect("fault list lock");
+        let Some(at) = list.faults.iter().position(|f| f.id == id) else {
+            return false;
+        };
+        let removed = list.faults.remove(at);
+        if removed.remaining != Some(0) {
+            self.0.live.fetch_sub(1, Ordering::SeqCst);
+        }
+        true
     }
 
     /// Removes every planned fault.
     pub fn clear(&self) {
-        self.0.lock().expect("fault list lock").faults.clear();
+        let mut list = self.0.list.lock().expect("fault list lock");
+        list.faults.clear();
+        self.0.live.store(0, Ordering::SeqCst);
     }
 
-    /// Consumes one use of the first fault planned for `path`.
-    fn take(&self, path: &str) -> Option<Action> {
-        let mut list = self.0.lock().expect("fault list lock");
-        let index = list.faults.iter().position(|f| f.path == path)?;
-        let fault = &mut list.faults[index];
-        fault.remaining -= 1;
-        let action = match fault.error_code {
-            Some(code) => Action::Answer(code.into()),
-            None => Action::DropResponse,
-        };
-        if fault.remaining == 0 {
-            list.faults.remove(index);
+    /// Whether any fault can still fire: false makes a call's check one atomic load.
+    fn any(&self) -> bool {
+        self.0.live.load(Ordering::Relaxed) > 0
+    }
+
+    /// Fires the first fault that matches `point` and whose draw says so, and uses up one of its
+    /// calls. Faults without a filter match only before authentication (`caller` is `None`),
+    /// faults with one only after it.
+    pub fn take(&self, point: &Point<'_>) -> Option<Fired> {
+        let mut list = self.0.list.lock().expect("fault list lock");
+        let fault = list.faults.iter_mut().find_map(|f| {
+            if f.remaining == Some(0)
+                || f.plan.path != point.path
+                || f.targeted != point.caller.is_some()
+                || !f.matches(point)
+            {
+                return None;
+            }
+            match f.plan.probability {
+                Some(p) if p < 1.0 => (f.draw_unit() < p).then_some(f),
+                _ => Some(f),
+            }
+        })?;
+        fault.fired += 1;
+        if let Some(left) = &mut fault.remaining {
+            *left -= 1;
+            if *left == 0 {
+                self.0.live.fetch_sub(1, Ordering::SeqCst);
+            }
         }
-        Some(action)
+        let delay = match fault.plan.delay_ms {
+            None => 0,
+            Some(Delay::Fixed(ms)) => ms,
+            Some(Delay::Range([low, high])) => low + fault.draw() % (high - low + 1),
+        };
+        let plan = &fault.plan;
+        let action = match (plan.error_code, plan.http_status, plan.cut) {
+            (Some(code), _, _) => Action::Answer(code.into()),
+            (_, Some(status), _) => {
+                Action::Status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY))
+            }
+            (_, _, Some(Cut::BeforeHandler)) => Action::CutBefore,
+            (_, _, Some(Cut::AfterCommit)) => Action::CutAfter,
+            _ => Action::Proceed,
+        };
+        Some(Fired {
+            delay: Duration::from_millis(delay),
+            action,
+        })
     }
 }
 
-/// Middleware on compat routes: applies the first planned fault for the request's path.
-pub async fn inject(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match state.faults.take(request.uri().path()) {
-        None => next.run(request).await,
-        Some(Action::Answer(code)) => {
-            CompatError::new(code, "injected fault (see /api/v1/faults)").into_response()
-        }
-        Some(Action::DropResponse) => {
-            let (mut parts, _) = next.run(request).await.into_parts();
-            parts.headers.remove(CONTENT_LENGTH);
-            let broken = futures_util::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::other(
-                    "injected fault: response dropped",
-                ))
-            });
-            Response::from_parts(parts, Body::from_stream(broken))
+impl Planned {
+    fn shown(&self) -> Fault {
+        Fault {
+            id: self.id,
+            plan: self.plan.clone(),
+            fired: self.fired,
+            remaining: self.remaining,
         }
     }
+
+    fn matches(&self, point: &Point<'_>) -> bool {
+        let plan = &self.plan;
+        let (corp, app) = point.caller.unwrap_or_default();
+        let field = |name: &str| point.body.and_then(|b| b.get(name));
+        plan.corp_id.as_ref().is_none_or(|c| c == corp)
+            && plan.app_id.as_ref().is_none_or(|a| a == app)
+            && plan
+                .msg_type
+                .as_ref()
+                .is_none_or(|t| field("msgType").and_then(Value::as_str) == Some(t))
+            && plan.recipient.as_ref().is_none_or(|r| {
+                field("toUser")
+                    .and_then(Value::as_array)
+                    .is_some_and(|users| users.iter().any(|u| u.as_str() == Some(r)))
+            })
+    }
+
+    /// The next number of the fault's SplitMix64 sequence.
+    fn draw(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A draw in [0, 1).
+    fn draw_unit(&mut self) -> f64 {
+        (self.draw() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Checks a fault and writes it as it will be shown: `dropResponse` as `cut`, `times` given.
+fn checked(mut new: NewFault, paths: &[&str]) -> Result<NewFault, NativeError> {
+    let bad = |message: String| Err(NativeError::bad_request(message));
+    if !paths.contains(&new.path.as_str()) {
+        let known = paths.join(", ");
+        return bad(format!(
+            "path: {:?} is not a Fxiaoke path of this server, so the fault would never fire; \
+             use one of {known}",
+            new.path
+        ));
+    }
+    if new.drop_response {
+        if new.cut.is_some() {
+            return bad("give cut or dropResponse, not both".into());
+        }
+        new.cut = Some(Cut::AfterCommit);
+        new.drop_response = false;
+    }
+    let answers = [
+        new.error_code.is_some(),
+        new.http_status.is_some(),
+        new.cut.is_some(),
+    ];
+    match answers.iter().filter(|given| **given).count() {
+        0 if new.delay_ms.is_none() => {
+            return bad(
+                "give one of errorCode, httpStatus and cut (or dropResponse), or a delayMs alone"
+                    .into(),
+            )
+        }
+        0 | 1 => {}
+        _ => return bad("give only one of errorCode, httpStatus and cut (or dropResponse)".into()),
+    }
+    if new.error_code == Some(0) {
+        return bad("errorCode: 0 is success, not a fault".into());
+    }
+    if let Some(status) = new.http_status {
+        if status != 429 && !(500..=599).contains(&status) {
+            return bad(format!(
+                "httpStatus: {status} is not an answer a gateway's proxy gives; use 429 or \
+                 500..599 (502, 503, 504)"
+            ));
+        }
+    }
+    match new.delay_ms {
+        Some(Delay::Fixed(ms)) if ms > MAX_DELAY_MS => {
+            return bad(format!("delayMs: at most {MAX_DELAY_MS}"))
+        }
+        Some(Delay::Range([low, high])) if low > high || high > MAX_DELAY_MS => {
+            return bad(format!(
+                "delayMs: a range is [min, max] with min <= max <= {MAX_DELAY_MS}"
+            ))
+        }
+        _ => {}
+    }
+    if let Some(p) = new.probability {
+        if !(p > 0.0 && p <= 1.0) {
+            return bad("probability: must be above 0 and at most 1".into());
+        }
+    }
+    match (new.until_deleted, new.times) {
+        (true, Some(_)) => return bad("give times or untilDeleted, not both".into()),
+        (true, None) => {}
+        (false, None) => new.times = Some(1),
+        (false, Some(times)) if (1..=MAX_TIMES).contains(&times) => {}
+        (false, Some(_)) => return bad(format!("times: must be 1..{MAX_TIMES}")),
+    }
+    let sends_only = new.recipient.is_some() || new.msg_type.is_some();
+    if sends_only && !SEND_PATHS.contains(&new.path.as_str()) {
+        return bad(format!(
+            "recipient and msgType match sends only: use {}",
+            SEND_PATHS.join(" or ")
+        ));
+    }
+    Ok(new)
+}
+
+tokio::task_local! {
+    /// Where a fault that fires at the checkpoint leaves itself for [`inject`] to act on.
+    static FIRED: Arc<Mutex<Option<Fired>>>;
+}
+
+/// The point of a call where the caller is known and nothing has happened yet: fires a fault
+/// with a filter that matches. An `Err` stops the call; [`inject`] shapes what the client gets.
+pub async fn checkpoint(state: &AppState, point: Point<'_>) -> Result<(), CompatError> {
+    if !state.faults.any() {
+        return Ok(());
+    }
+    let Some(fired) = state.faults.take(&point) else {
+        return Ok(());
+    };
+    tokio::time::sleep(fired.delay).await;
+    // Outside `inject` (no slot), only the envelope can be answered.
+    let _ = FIRED.try_with(|slot| *slot.lock().expect("fault slot lock") = Some(fired));
+    match fired.action {
+        Action::Proceed | Action::CutAfter => Ok(()),
+        Action::Answer(code) => Err(injected(code)),
+        Action::Status(_) | Action::CutBefore => Err(injected(ErrorCode::SystemBusy)),
+    }
+}
+
+fn injected(code: ErrorCode) -> CompatError {
+    CompatError::new(code, "injected fault (see /api/v1/faults)")
+}
+
+/// Middleware on compat routes: fires a fault planned for the path alone, and carries out one
+/// that fired at the [`checkpoint`].
+pub async fn inject(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !state.faults.any() {
+        return next.run(request).await;
+    }
+    let path = match request.extensions().get::<MatchedPath>() {
+        Some(path) => path.as_str().to_owned(),
+        None => request.uri().path().to_owned(),
+    };
+    let front = state.faults.take(&Point {
+        path: &path,
+        ..Point::default()
+    });
+    let fired = match front {
+        Some(fired) => {
+            tokio::time::sleep(fired.delay).await;
+            Some(fired)
+        }
+        None => None,
+    };
+    match fired.map(|f| f.action) {
+        Some(Action::Answer(code)) => return injected(code).into_response(),
+        Some(Action::Status(status)) => return proxy_answer(status),
+        Some(Action::CutBefore) => return cut(Response::new(Body::empty())),
+        _ => {}
+    }
+    let slot = Arc::new(Mutex::new(fired));
+    let response = FIRED.scope(slot.clone(), next.run(request)).await;
+    let fired = *slot.lock().expect("fault slot lock");
+    match fired.map(|f| f.action) {
+        Some(Action::Status(status)) => proxy_answer(status),
+        Some(Action::CutBefore | Action::CutAfter) => cut(response),
+        _ => response,
+    }
+}
+
+/// What an nginx in front of the gateway answers: its HTML page, not the envelope.
+fn proxy_answer(status: StatusCode) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let code = status.as_u16();
+    let page = format!(
+        "<html>\r\n<head><title>{code} {reason}</title></head>\r\n<body>\r\n<center><h1>{code} \
+         {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    let mut response = (status, page).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    response
+}
+
+/// `response` with a body that fails at once: the connection is closed before the client has
+/// an answer.
+fn cut(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    let broken = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("injected fault: connection cut"))
+    });
+    Response::from_parts(parts, Body::from_stream(broken))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const PATHS: [&str; 2] = ["/a", "/b"];
+    const PATHS: [&str; 3] = ["/a", "/b", "/cgi/message/send"];
 
-    fn new(path: &str, error_code: Option<i64>, drop_response: bool, times: u32) -> NewFault {
+    fn code(path: &str, error_code: i64, times: u32) -> NewFault {
         NewFault {
             path: path.into(),
-            error_code,
-            drop_response,
-            times,
+            error_code: Some(error_code),
+            times: Some(times),
+            ..NewFault::default()
         }
     }
 
+    fn at(path: &str) -> Point<'_> {
+        Point {
+            path,
+            ..Point::default()
+        }
+    }
+
+    fn action(fired: Option<Fired>) -> Option<Action> {
+        fired.map(|f| f.action)
+    }
+
     #[test]
-    fn a_fault_applies_as_many_times_as_planned() {
+    fn a_fault_applies_as_many_times_as_planned_and_stays_listed_used_up() {
         let faults = Faults::default();
-        faults.add(new("/a", Some(-1), false, 2), &PATHS).unwrap();
-        faults.add(new("/a", None, true, 1), &PATHS).unwrap();
-        assert_eq!(faults.take("/b"), None);
-        assert_eq!(
-            faults.take("/a"),
-            Some(Action::Answer(ErrorCode::SystemBusy))
-        );
-        assert_eq!(
-            faults.take("/a"),
-            Some(Action::Answer(ErrorCode::SystemBusy))
-        );
-        assert_eq!(faults.take("/a"), Some(Action::DropResponse));
-        assert_eq!(faults.take("/a"), None);
-        assert!(faults.list().is_empty());
+        faults.add(code("/a", -1, 2), &PATHS).unwrap();
+        let drop = NewFault {
+            path: "/a".into(),
+            drop_response: true,
+            ..NewFault::default()
+        };
+        faults.add(drop, &PATHS).unwrap();
+        assert_eq!(faults.take(&at("/b")), None);
+        let busy = Some(Action::Answer(ErrorCode::SystemBusy));
+        assert_eq!(action(faults.take(&at("/a"))), busy);
+        assert_eq!(action(faults.take(&at("/a"))), busy);
+        assert_eq!(action(faults.take(&at("/a"))), Some(Action::CutAfter));
+        assert_eq!(faults.take(&at("/a")), None);
+        assert!(!faults.any());
+        let listed = faults.list();
+        assert_eq!(listed.len(), 2);
+        assert_eq!((listed[0].fired, listed[0].remaining), (2, Some(0)));
+        assert_eq!(listed[1].plan.cut, Some(Cut::AfterCommit));
+        assert!(!listed[1].plan.drop_response);
     }
 
     #[test]
     fn contradictory_or_empty_faults_are_refused() {
         let faults = Faults::default();
-        let add = |f| faults.add(f, &PATHS);
-        assert!(add(new("/a", Some(-1), true, 1)).is_err());
-        assert!(add(new("/a", None, false, 1)).is_err());
-        assert!(add(new("/a", Some(0), false, 1)).is_err());
-        assert!(add(new("a", Some(-1), false, 1)).is_err());
-        assert!(add(new("/a", Some(-1), false, 0)).is_err());
-        assert!(add(new("/a", Some(-1), false, 1001)).is_err());
-        assert!(add(new("/a", Some(-1), false, 1000)).is_ok());
-        let unknown = add(new("/c", Some(-1), false, 1)).unwrap_err();
+        let add = |f: NewFault| faults.add(f, &PATHS);
+        let base = || NewFault {
+            path: "/a".into(),
+            ..NewFault::default()
+        };
+        let refused = [
+            NewFault {
+                drop_response: true,
+                ..code("/a", -1, 1)
+            },
+            base(),
+            code("/a", 0, 1),
+            code("a", -1, 1),
+            code("/a", -1, 0),
+            code("/a", -1, 1001),
+            NewFault {
+                http_status: Some(404),
+                ..base()
+            },
+            NewFault {
+                http_status: Some(502),
+                cut: Some(Cut::BeforeHandler),
+                ..base()
+            },
+            NewFault {
+                delay_ms: Some(Delay::Fixed(60_001)),
+                ..base()
+            },
+            NewFault {
+                delay_ms: Some(Delay::Range([20, 10])),
+                ..base()
+            },
+            NewFault {
+                probability: Some(0.0),
+                ..code("/a", -1, 1)
+            },
+            NewFault {
+                probability: Some(1.5),
+                ..code("/a", -1, 1)
+            },
+            NewFault {
+                until_deleted: true,
+                ..code("/a", -1, 1)
+            },
+            NewFault {
+                msg_type: Some("text".into()),
+                ..code("/a", -1, 1)
+            },
+        ];
+        for fault in refused {
+            assert!(add(fault.clone()).is_err(), "{fault:?}");
+        }
+        for fault in [
+            code("/a", -1, 1000),
+            NewFault {
+                delay_ms: Some(Delay::Fixed(60_000)),
+                ..base()
+            },
+            NewFault {
+                http_status: Some(504),
+                probability: Some(1.0),
+                ..base()
+            },
+            NewFault {
+                cut: Some(Cut::BeforeHandler),
+                until_deleted: true,
+                msg_type: Some("text".into()),
+                path: "/cgi/message/send".into(),
+                ..base()
+            },
+        ] {
+            assert!(add(fault.clone()).is_ok(), "{fault:?}");
+        }
+        let unknown = add(code("/c", -1, 1)).unwrap_err();
         assert!(
             unknown.message.contains("\"/c\" is not") && unknown.message.contains("/a, /b"),
             "{}",
@@ -183,10 +551,90 @@ mod tests {
     #[test]
     fn one_fault_can_be_removed_by_id() {
         let faults = Faults::default();
-        let first = faults.add(new("/a", Some(-1), false, 1), &PATHS).unwrap();
-        let second = faults.add(new("/b", Some(-1), false, 1), &PATHS).unwrap();
+        let first = faults.add(code("/a", -1, 1), &PATHS).unwrap();
+        let second = faults.add(code("/b", -1, 1), &PATHS).unwrap();
         assert!(faults.remove(first.id));
         assert!(!faults.remove(first.id));
         assert_eq!(faults.list(), vec![second]);
+        assert!(faults.remove(2));
+        assert!(!faults.any());
+    }
+
+    #[test]
+    fn a_seeded_probability_fires_the_same_calls_on_every_run() {
+        let run = |seed| {
+            let faults = Faults::default();
+            let fault = NewFault {
+                probability: Some(0.3),
+                seed: Some(seed),
+                until_deleted: true,
+                times: None,
+                ..code("/a", -1, 1)
+            };
+            faults.add(fault, &PATHS).unwrap();
+            (0..200)
+                .map(|_| faults.take(&at("/a")).is_some())
+                .collect::<Vec<_>>()
+        };
+        let first = run(7);
+        assert_eq!(first, run(7));
+        assert_ne!(first, run(8));
+        let fired = first.iter().filter(|f| **f).count();
+        assert!((35..=85).contains(&fired), "{fired} of 200 at p = 0.3");
+    }
+
+    #[test]
+    fn filters_wait_for_the_caller_and_match_corp_app_recipient_and_type() {
+        let faults = Faults::default();
+        let fault = NewFault {
+            corp_id: Some("C".into()),
+            recipient: Some("1000".into()),
+            msg_type: Some("text".into()),
+            until_deleted: true,
+            times: None,
+            ..code("/cgi/message/send", 50009, 1)
+        };
+        faults.add(fault, &PATHS).unwrap();
+        let body =
+            |users: &[&str], kind: &str| serde_json::json!({"toUser": users, "msgType": kind});
+        let call = |corp, body: &Value| {
+            faults
+                .take(&Point {
+                    path: "/cgi/message/send",
+                    caller: Some((corp, "A")),
+                    body: Some(body),
+                })
+                .is_some()
+        };
+        assert!(
+            faults.take(&at("/cgi/message/send")).is_none(),
+            "not before auth"
+        );
+        assert!(call("C", &body(&["1001", "1000"], "text")));
+        assert!(!call("D", &body(&["1000"], "text")));
+        assert!(!call("C", &body(&["1001"], "text")));
+        assert!(!call("C", &body(&["1000"], "composite")));
+    }
+
+    #[test]
+    fn a_delay_range_is_drawn_within_its_bounds() {
+        let faults = Faults::default();
+        let fault = NewFault {
+            delay_ms: Some(Delay::Range([10, 20])),
+            seed: Some(1),
+            times: Some(100),
+            ..NewFault {
+                path: "/a".into(),
+                ..NewFault::default()
+            }
+        };
+        faults.add(fault, &PATHS).unwrap();
+        let delays: Vec<u128> = (0..100)
+            .map(|_| faults.take(&at("/a")).unwrap())
+            .inspect(|f| assert_eq!(f.action, Action::Proceed))
+            .map(|f| f.delay.as_millis())
+            .collect();
+        assert!(delays.iter().all(|d| (10..=20).contains(d)));
+        assert!(delays.iter().any(|d| *d != delays[0]));
     }
 }

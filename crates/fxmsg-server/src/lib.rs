@@ -27,6 +27,7 @@ mod error;
 mod events;
 mod extract;
 mod faults;
+mod limits;
 mod media;
 mod metrics;
 mod routes;
@@ -121,6 +122,7 @@ pub struct Server {
     router: Router,
     store: SqliteStore,
     clock: Arc<dyn Clock>,
+    prune_now: Arc<tokio::sync::Notify>,
     key_prune_every: Duration,
     event_retention: Duration,
     /// Cancelled when shutdown begins, so event streams and waits end.
@@ -131,10 +133,17 @@ pub struct Server {
 
 impl Server {
     /// Opens the data directory (creating it on first start), binds the listener and builds the app.
+    ///
+    /// With `config.test_clock` the server runs on `clock` if it can be set (a [`ManualClock`]),
+    /// else on a new manual clock reading the current time.
     pub async fn build(
         config: &Config,
         clock: Arc<dyn Clock>,
     ) -> Result<(Server, Bootstrap), StartError> {
+        let clock: Arc<dyn Clock> = match clock.as_manual() {
+            None if config.test_clock => Arc::new(ManualClock::new()),
+            _ => clock,
+        };
         let media_dir = config.data_dir.join("media");
         std::fs::create_dir_all(&media_dir).map_err(at(&media_dir))?;
         let lock = lock_data_dir(&config.data_dir)?;
@@ -162,6 +171,7 @@ impl Server {
             .await
             .map_err(bootstrap_error)?;
         let shutdown = tokio_util::sync::CancellationToken::new();
+        let prune_now = Arc::new(tokio::sync::Notify::new());
         let state = AppState::new(state::Shared {
             store: Arc::new(store.clone()),
             media: Arc::new(media),
@@ -170,8 +180,13 @@ impl Server {
             admin_token_hash: admin_token_hash.into(),
             json_body_limit: config.json_body_limit,
             faults: faults::Faults::default(),
+            limits: config
+                .rate_limits
+                .then(|| limits::Limits::new(config.daily_quota)),
             metrics: metrics::Metrics::new(&store),
             shutdown: shutdown.clone(),
+            test_clock: config.test_clock,
+            prune_now: prune_now.clone(),
         });
         let router = routes::router(state, Duration::from_secs(config.request_timeout_secs));
         let listener = TcpListener::bind(config.listen.bind_target())
@@ -186,6 +201,7 @@ impl Server {
                 router,
                 store,
                 clock,
+                prune_now,
                 key_prune_every: Duration::from_secs(config.key_prune_secs),
                 event_retention: Duration::from_secs(config.event_retention_days * 86_400),
                 shutdown,
@@ -210,6 +226,7 @@ impl Server {
         let pruner = tokio::spawn(prune(
             self.store.clone(),
             self.clock,
+            self.prune_now,
             self.key_prune_every,
             self.event_retention,
         ));
@@ -278,15 +295,24 @@ const KEY_PRUNE_CHUNK: u32 = 250;
 /// Pause between two steps of one pass.
 const KEY_PRUNE_PAUSE: Duration = Duration::from_millis(10);
 
-/// Every `every`, one pass that deletes the idempotency keys past their window and the events
+/// Every `every` (and whenever `now` is notified: the test clock moved), one pass that deletes the idempotency keys past their window and the events
 /// older than `retention`, oldest first, in steps of at most [`KEY_PRUNE_CHUNK`] rows. Without it
 /// every keyed send would leave a row forever. A pass with nothing to delete is an index lookup
 /// per table.
-async fn prune(store: SqliteStore, clock: Arc<dyn Clock>, every: Duration, retention: Duration) {
+async fn prune(
+    store: SqliteStore,
+    clock: Arc<dyn Clock>,
+    now: Arc<tokio::sync::Notify>,
+    every: Duration,
+    retention: Duration,
+) {
     use fxmsg_store::Store;
     let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
     loop {
-        tokio::time::sleep(every).await;
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = now.notified() => {}
+        }
         loop {
             let before = clock.now_ms() - routes::message::IDEMPOTENCY_WINDOW_MS;
             match store.prune_idempotency_keys(before, KEY_PRUNE_CHUNK).await {

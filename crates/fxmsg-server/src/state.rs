@@ -46,10 +46,16 @@ pub struct Shared {
     pub json_body_limit: usize,
     /// Planned faults on compat paths.
     pub faults: Faults,
+    /// The platform's call limits, when on (`--rate-limits`).
+    pub limits: Option<crate::limits::Limits>,
     /// What `/metrics` exports.
     pub metrics: Metrics,
     /// Cancelled when the server begins to stop: ends event streams and waits.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Whether `/api/v1/clock` may set the clock (`--test-clock`).
+    pub test_clock: bool,
+    /// Wakes the pruner at once, when the test clock moved.
+    pub prune_now: Arc<tokio::sync::Notify>,
 }
 
 impl Shared {

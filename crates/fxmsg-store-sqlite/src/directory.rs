@@ -15,6 +15,7 @@ fn corp_from(row: &SqliteRow) -> Corp {
         ea: row.get("ea"),
         name: row.get("name"),
         created_at: row.get("created_at"),
+        sandbox: row.get::<i64, _>("sandbox") != 0,
     }
 }
 
@@ -40,6 +41,7 @@ fn employee_from(row: &SqliteRow) -> Employee {
         corp_id: row.get("corp_id"),
         name: row.get("name"),
         status,
+        mobile: row.get("mobile"),
         created_at: row.get("created_at"),
     }
 }
@@ -141,10 +143,20 @@ pub async fn service_account(
 }
 
 pub fn create_corp(db: &Connection, corp: &Corp) -> Result<()> {
-    db.prepare_cached("INSERT INTO corps (corp_id, ea, name, created_at) VALUES (?1, ?2, ?3, ?4)")
-        .and_then(|mut s| s.execute(params![corp.corp_id, corp.ea, corp.name, corp.created_at]))
-        .map(drop)
-        .map_err(error)
+    db.prepare_cached(
+        "INSERT INTO corps (corp_id, ea, name, created_at, sandbox) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            corp.corp_id,
+            corp.ea,
+            corp.name,
+            corp.created_at,
+            corp.sandbox as i64
+        ])
+    })
+    .map(drop)
+    .map_err(error)
 }
 
 pub fn create_app(db: &Connection, record: &AppRecord) -> Result<()> {
@@ -183,9 +195,20 @@ pub fn set_app_enabled(
 
 pub fn create_employee(db: &Connection, e: &Employee) -> Result<()> {
     db.prepare_cached(
-        "INSERT INTO employees (open_user_id, corp_id, user_id, name, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO employees (open_user_id, corp_id, user_id, name, status, mobile, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
-    .and_then(|mut s| s.execute(params![e.open_user_id, e.corp_id, e.user_id, e.name, e.status.as_str(), e.created_at]))
+    .and_then(|mut s| {
+        s.execute(params![
+            e.open_user_id,
+            e.corp_id,
+            e.user_id,
+            e.name,
+            e.status.as_str(),
+            e.mobile,
+            e.created_at
+        ])
+    })
     .map(drop)
     .map_err(error)
 }

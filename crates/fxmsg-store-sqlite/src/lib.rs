@@ -12,6 +12,7 @@ mod credentials;
 mod directory;
 mod media;
 mod messages;
+mod tenants;
 mod tokens;
 mod writer;
 
@@ -33,8 +34,8 @@ use fxmsg_api::native::{
 };
 use fxmsg_store::{
     AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LiveEvent, LogState, MediaRecord,
-    MessageFilter, NewMessage, ReadOutcome, Result, RevokeOutcome, Store, StoreError, TokenKind,
-    TokenRecord,
+    MessageFilter, NewMessage, ReadOutcome, Result, RevokeOutcome, Store, StoreError, Tenant,
+    TokenKind, TokenRecord,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -51,8 +52,9 @@ pub struct SqliteStore {
     caches: Arc<Caches>,
     /// The highest message seq handed out. Sends take the next one before they write, so a send
     /// can claim its idempotency key for its message before inserting it. Only the writer inserts
-    /// messages, and messages are never deleted, so numbers only grow; a write that is rolled back
-    /// leaves a gap, which nothing minds.
+    /// messages, so numbers only grow while the store is open; a write that is rolled back leaves
+    /// a gap, which nothing minds. A reset deletes messages with every row that refers to them, so
+    /// a number reused after a restart refers to nothing else.
     last_seq: Arc<AtomicI64>,
 }
 
@@ -255,6 +257,33 @@ impl Store for SqliteStore {
         let done = self.write(move |c| directory::create_corp(c, &corp)).await;
         self.caches.corps.invalidate(&id);
         done
+    }
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<()> {
+        let tenant = tenant.clone();
+        let corp = tenant.corp.corp_id.clone();
+        let done = self.write(move |c| tenants::create(c, &tenant)).await;
+        self.caches.corps.invalidate(&corp);
+        self.caches.directories.invalidate(&corp);
+        done
+    }
+    async fn delete_corp(&self, corp_id: &str) -> Result<Option<Vec<String>>> {
+        let corp = corp_id.to_owned();
+        let deleted = self.write(move |c| tenants::delete_corp(c, &corp)).await;
+        // Everything cached about the corp goes, its tokens first: a request in flight that
+        // authenticated before the commit may finish, none after it can start.
+        let caches = &self.caches;
+        caches.tokens.retain(|_, t| t.corp_id != corp_id);
+        caches.apps.retain(|_, a| a.app.corp_id != corp_id);
+        caches.services.retain(|(corp, _), _| corp != corp_id);
+        caches.media.retain(|(corp, _), _| corp != corp_id);
+        caches.corps.invalidate(&corp_id.to_owned());
+        caches.directories.invalidate(&corp_id.to_owned());
+        deleted
+    }
+    async fn delete_messages(&self, corp_id: Option<&str>) -> Result<u64> {
+        let corp = corp_id.map(str::to_owned);
+        self.write(move |c| tenants::delete_messages(c, corp.as_deref()))
+            .await
     }
     async fn list_corps(&self) -> Result<Vec<Corp>> {
         directory::list_corps(&self.reader).await

@@ -577,17 +577,9 @@ pub async fn events_after(
 /// The scope's newest position and pruning watermark.
 pub async fn event_log(db: &SqlitePool, scope: &EventScope) -> Result<LogState> {
     let (head, watermark_key) = match scope {
-        EventScope::All => (
-            sqlx::query_scalar("SELECT coalesce(max(global_seq), 0) FROM events")
-                .fetch_one(db)
-                .await,
-            "",
-        ),
+        EventScope::All => (sqlx::query_scalar(GLOBAL_HEAD).fetch_one(db).await, ""),
         EventScope::Corp(corp) | EventScope::Employee { corp_id: corp, .. } => (
-            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM events WHERE corp_id = ?")
-                .bind(corp)
-                .fetch_one(db)
-                .await,
+            sqlx::query_scalar(CORP_HEAD).bind(corp).fetch_one(db).await,
             corp.as_str(),
         ),
     };
@@ -641,20 +633,34 @@ pub fn prune_events(db: &Connection, before: i64, limit: u32) -> Result<u64> {
             }
         }
     }
-    let raise = |corp: &str, through: i64| {
-        db.prepare_cached(
-            "INSERT INTO event_watermarks (corp_id, pruned_through) VALUES (?1, ?2)
-             ON CONFLICT (corp_id) DO UPDATE SET pruned_through = max(pruned_through, excluded.pruned_through)",
-        )
-        .and_then(|mut s| s.execute(params![corp, through]))
-        .map_err(error)
-    };
     for (global_seq, corp, seq) in &doomed {
         db.prepare_cached("DELETE FROM events WHERE global_seq = ?1")
             .and_then(|mut s| s.execute([global_seq]))
             .map_err(error)?;
-        raise(corp, *seq)?;
-        raise("", *global_seq)?;
+        raise_watermark(db, corp, *seq)?;
+        raise_watermark(db, "", *global_seq)?;
     }
     Ok(doomed.len() as u64)
 }
+
+/// Records that every event of `corp` (of all corps for `""`) up to `through` is gone. Numbering
+/// continues after the watermark even when no event is left (see [`GLOBAL_HEAD`]).
+pub(crate) fn raise_watermark(db: &Connection, corp: &str, through: i64) -> Result<()> {
+    db.prepare_cached(
+        "INSERT INTO event_watermarks (corp_id, pruned_through) VALUES (?1, ?2)
+         ON CONFLICT (corp_id) DO UPDATE SET pruned_through = max(pruned_through, excluded.pruned_through)",
+    )
+    .and_then(|mut s| s.execute(params![corp, through]))
+    .map(drop)
+    .map_err(error)
+}
+
+/// The newest event number of all corps: the newest event's, or the watermark's when the newest
+/// events were deleted, so that numbers are never handed out twice.
+pub(crate) const GLOBAL_HEAD: &str = "SELECT max(
+        coalesce((SELECT max(global_seq) FROM events), 0),
+        coalesce((SELECT pruned_through FROM event_watermarks WHERE corp_id = ''), 0))";
+/// [`GLOBAL_HEAD`] for the corp `?1`.
+pub(crate) const CORP_HEAD: &str = "SELECT max(
+        coalesce((SELECT max(seq) FROM events WHERE corp_id = ?1), 0),
+        coalesce((SELECT pruned_through FROM event_watermarks WHERE corp_id = ?1), 0))";

@@ -38,6 +38,7 @@ async fn store() -> (tempfile::TempDir, SqliteStore) {
                 ea: ea.into(),
                 name: ea.into(),
                 created_at: 0,
+                sandbox: false,
             })
             .await
             .unwrap();
@@ -63,6 +64,7 @@ async fn store() -> (tempfile::TempDir, SqliteStore) {
                 corp_id: corp.into(),
                 name: "e".into(),
                 status: EmployeeStatus::Active,
+                mobile: None,
                 created_at: 0,
             };
             store.create_employee(&e).await.unwrap();
@@ -269,6 +271,7 @@ async fn unique_and_parent_violations_are_typed() {
         ea: "one".into(),
         name: "x".into(),
         created_at: 0,
+        sandbox: false,
     };
     assert!(matches!(
         store.create_corp(&dup).await,
@@ -309,6 +312,7 @@ async fn a_failing_write_in_a_group_commit_does_not_undo_its_neighbours() {
                 ea,
                 name: "g".into(),
                 created_at: 0,
+                sandbox: false,
             };
             store.create_corp(&corp).await
         })
@@ -1077,4 +1081,223 @@ async fn a_filter_matches_live_messages_as_the_query_finds_stored_ones() {
             .collect();
         assert_eq!(stored, live, "{filter:?}");
     }
+}
+
+/// Rows of each table that mention `corp` (through its apps for idempotency keys).
+fn rows_of(dir: &tempfile::TempDir, corp: &str) -> Vec<(&'static str, i64)> {
+    let db = rusqlite::Connection::open(dir.path().join("fxmsg.db")).unwrap();
+    [
+        ("corps", "SELECT count(*) FROM corps WHERE corp_id = ?1"),
+        ("apps", "SELECT count(*) FROM apps WHERE corp_id = ?1"),
+        (
+            "employees",
+            "SELECT count(*) FROM employees WHERE corp_id = ?1",
+        ),
+        (
+            "service_accounts",
+            "SELECT count(*) FROM service_accounts WHERE corp_id = ?1",
+        ),
+        ("tokens", "SELECT count(*) FROM tokens WHERE corp_id = ?1"),
+        (
+            "messages",
+            "SELECT count(*) FROM messages WHERE corp_id = ?1",
+        ),
+        (
+            "deliveries",
+            "SELECT count(*) FROM deliveries WHERE corp_id = ?1",
+        ),
+        ("events", "SELECT count(*) FROM events WHERE corp_id = ?1"),
+        (
+            "idempotency_keys",
+            "SELECT count(*) FROM idempotency_keys WHERE app_id = 'A' || ?1",
+        ),
+        ("media", "SELECT count(*) FROM media WHERE corp_id = ?1"),
+        (
+            "employee_credentials",
+            "SELECT count(*) FROM employee_credentials WHERE corp_id = ?1",
+        ),
+        (
+            "event_watermarks",
+            "SELECT count(*) FROM event_watermarks WHERE corp_id = ?1",
+        ),
+    ]
+    .into_iter()
+    .map(|(table, sql)| (table, db.query_row(sql, [corp], |r| r.get(0)).unwrap()))
+    .collect()
+}
+
+/// Fills corp `corp` with one of everything a corp can hold.
+async fn fill(store: &SqliteStore, corp: &str) {
+    let key = IdempotencyKey {
+        key: format!("k{corp}"),
+        body_hash: [1; 32],
+        not_before: 0,
+    };
+    let recipients = [format!("U{corp}0"), format!("U{corp}1")];
+    let recipients: Vec<&str> = recipients.iter().map(String::as_str).collect();
+    store
+        .insert_message(
+            message(&format!("m{corp}"), corp, &recipients, 1),
+            Some(key),
+        )
+        .await
+        .unwrap();
+    store
+        .mark_read(corp, recipients[0], &format!("m{corp}"), 2)
+        .await
+        .unwrap();
+    store
+        .insert_token(&fxmsg_store::TokenRecord {
+            kind: fxmsg_store::TokenKind::Corp,
+            nonce: "n".into(),
+            token_hash: format!("t{corp}"),
+            app_id: format!("A{corp}"),
+            corp_id: corp.into(),
+            issued_at: 0,
+            expires_at: i64::MAX,
+        })
+        .await
+        .unwrap();
+    let mut media = image(&format!("i{corp}"), corp);
+    media.object_key = format!("media/{corp}");
+    store.insert_media(&media).await.unwrap();
+    let credential = fxmsg_api::native::Credential {
+        credential_id: format!("c{corp}"),
+        kind: fxmsg_api::native::CredentialKind::Token,
+        corp_id: corp.into(),
+        open_user_id: recipients[0].into(),
+        created_at: 0,
+        expires_at: None,
+        revoked_at: None,
+    };
+    store
+        .insert_credential(&credential, &format!("h{corp}"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn deleting_a_corp_leaves_no_row_of_it_and_touches_no_other() {
+    let (dir, store) = store().await;
+    fill(&store, "C1").await;
+    fill(&store, "C2").await;
+    // Cached before the delete: the corp, its app, its token, its media.
+    assert!(store.corp("C1").await.unwrap().is_some());
+    assert!(store.app("AC1").await.unwrap().is_some());
+    assert!(store
+        .live_token(fxmsg_store::TokenKind::Corp, "tC1", 0)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store.media("C1", "iC1").await.unwrap().is_some());
+    let before = rows_of(&dir, "C2");
+
+    let keys = store.delete_corp("C1").await.unwrap();
+    assert_eq!(keys, Some(vec!["media/C1".to_owned()]));
+    for (table, rows) in rows_of(&dir, "C1") {
+        assert_eq!(rows, 0, "{table} still holds rows of the deleted corp");
+    }
+    assert_eq!(rows_of(&dir, "C2"), before, "the other corp is untouched");
+    // Nothing of it is served from a cache either.
+    assert!(store.corp("C1").await.unwrap().is_none());
+    assert!(store.app("AC1").await.unwrap().is_none());
+    assert!(store
+        .live_token(fxmsg_store::TokenKind::Corp, "tC1", 0)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.media("C1", "iC1").await.unwrap().is_none());
+    assert_eq!(store.delete_corp("C1").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_tenant_is_created_whole_or_not_at_all() {
+    let (dir, store) = store().await;
+    let tenant = |corp: &str, ea: &str| fxmsg_store::Tenant {
+        corp: Corp {
+            corp_id: corp.into(),
+            ea: ea.into(),
+            name: "t".into(),
+            created_at: 0,
+            sandbox: true,
+        },
+        apps: vec![AppRecord {
+            app: App {
+                app_id: format!("A{corp}"),
+                corp_id: corp.into(),
+                name: "a".into(),
+                enabled: true,
+                created_at: 0,
+            },
+            secret_hash: "s".into(),
+            permanent_code_hash: "p".into(),
+        }],
+        service_accounts: vec![],
+        employees: vec![Employee {
+            open_user_id: format!("U{corp}"),
+            user_id: "1000".into(),
+            corp_id: corp.into(),
+            name: "e".into(),
+            status: EmployeeStatus::Active,
+            mobile: Some("13800001000".into()),
+            created_at: 0,
+        }],
+    };
+    store.create_tenant(&tenant("T1", "t1")).await.unwrap();
+    assert!(store.corp("T1").await.unwrap().unwrap().sandbox);
+    let employee = store.employee("T1", "1000").await.unwrap().unwrap();
+    assert_eq!(employee.mobile.as_deref(), Some("13800001000"));
+    // A taken ea fails the whole tenant: no app or employee is left behind.
+    let taken = store.create_tenant(&tenant("T2", "one")).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    assert!(rows_of(&dir, "T2").iter().all(|(_, rows)| *rows == 0));
+}
+
+#[tokio::test]
+async fn a_reset_deletes_messages_and_numbering_goes_on_after_them() {
+    let (dir, store) = store().await;
+    fill(&store, "C1").await;
+    fill(&store, "C2").await;
+    let scope = EventScope::Corp("C1".into());
+    let before = store.event_log(&scope).await.unwrap();
+    assert_eq!(before.head, 2, "a message and a read");
+
+    assert_eq!(store.delete_messages(Some("C1")).await.unwrap(), 1);
+    let counts: std::collections::HashMap<_, _> = rows_of(&dir, "C1").into_iter().collect();
+    for table in ["messages", "deliveries", "events", "idempotency_keys"] {
+        assert_eq!(counts[table], 0, "{table}");
+    }
+    assert_eq!(
+        (counts["corps"], counts["employees"], counts["media"]),
+        (1, 3, 1)
+    );
+    assert_eq!(rows_of(&dir, "C2")[5], ("messages", 1));
+    // Resuming from before the reset is told it missed events; the next event is number 3,
+    // also after a restart, when no event of the corp is left to count from.
+    assert_eq!(
+        store.event_log(&scope).await.unwrap(),
+        LogState {
+            head: 2,
+            pruned_through: 2
+        }
+    );
+    store.close().await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("fxmsg.db"))
+        .await
+        .unwrap();
+    store
+        .insert_message(message("again", "C1", &["UC10"], 3), None)
+        .await
+        .unwrap();
+    assert_eq!(store.event_log(&scope).await.unwrap().head, 3);
+    let all = store.event_log(&EventScope::All).await.unwrap();
+    assert_eq!(all.head, 5, "global numbers go on too");
+
+    assert_eq!(store.delete_messages(None).await.unwrap(), 2);
+    assert!(store
+        .list_messages(&MessageFilter::default(), None, 10)
+        .await
+        .unwrap()
+        .0
+        .is_empty());
 }

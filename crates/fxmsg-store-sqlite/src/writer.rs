@@ -142,7 +142,7 @@ impl<'c> Db<'c> {
         let global_seq = match self.global_head {
             Some(head) => head + 1,
             None => {
-                self.kept("SELECT coalesce(max(global_seq), 0) FROM events")?
+                self.kept(crate::messages::GLOBAL_HEAD)?
                     .query_row([], |r| r.get::<_, i64>(0))
                     .map_err(error)?
                     + 1
@@ -151,7 +151,7 @@ impl<'c> Db<'c> {
         let seq = match self.heads.get(&message.corp_id) {
             Some(head) => head + 1,
             None => {
-                self.kept("SELECT coalesce(max(seq), 0) FROM events WHERE corp_id = ?1")?
+                self.kept(crate::messages::CORP_HEAD)?
                     .query_row([&message.corp_id], |r| r.get::<_, i64>(0))
                     .map_err(error)?
                     + 1

@@ -56,6 +56,19 @@ pub struct AppRecord {
     pub permanent_code_hash: String,
 }
 
+/// A whole corp created at once: a sandbox, or the first start's demo.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// The corp.
+    pub corp: Corp,
+    /// Its apps.
+    pub apps: Vec<AppRecord>,
+    /// Its service accounts.
+    pub service_accounts: Vec<ServiceAccount>,
+    /// Its employees.
+    pub employees: Vec<Employee>,
+}
+
 /// Which kind of token a [`TokenRecord`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -382,6 +395,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a corp; `Conflict` if its ea is taken.
     async fn create_corp(&self, corp: &Corp) -> Result<()>;
+    /// Creates a corp with its apps, service accounts and employees in one transaction: all of
+    /// them or, on any error, none. `Conflict` if the ea or an employee number is taken.
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<()>;
+    /// Deletes a corp with everything it holds: apps, employees, service accounts, tokens,
+    /// credentials, messages with their inbox rows, events and idempotency keys, and media rows.
+    /// Returns the object keys of its media, for the caller to delete the bytes; `None` if there
+    /// is no such corp.
+    async fn delete_corp(&self, corp_id: &str) -> Result<Option<Vec<String>>>;
+    /// Deletes the messages of one corp (or of all corps) with their inbox rows, events and
+    /// idempotency keys; returns how many. Event numbering continues after the deleted ones, so a
+    /// stream resuming from before the reset is told it missed events.
+    async fn delete_messages(&self, corp_id: Option<&str>) -> Result<u64>;
     /// All corps, oldest first.
     async fn list_corps(&self) -> Result<Vec<Corp>>;
     /// A corp by id. Shared, like [`Store::app`] and [`Store::live_token`]: every request reads

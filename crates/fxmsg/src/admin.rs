@@ -2,14 +2,14 @@
 
 use std::process::ExitCode;
 
-use fxmsg_api::native::EmployeeStatus;
+use fxmsg_api::native::{ClockChange, EmployeeStatus, NewFault, NewSandbox, SandboxEmployees};
 use fxmsg_client::admin::AdminClient;
 use fxmsg_client::Error;
 use serde_json::Value;
 
 use crate::cli::{
-    AdminArgs, AdminCommand, AdminConnection, AppCommand, CorpCommand, EmployeeCommand,
-    ServiceCommand,
+    AdminArgs, AdminCommand, AdminConnection, AppCommand, ClockCommand, CorpCommand,
+    EmployeeCommand, FaultCommand, SandboxCommand, ServiceCommand,
 };
 use crate::exit;
 
@@ -109,6 +109,46 @@ async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error>
         }
         AdminCommand::Service(ServiceCommand::List { corp }) => {
             json(c.list_service_accounts(&corp).await?)
+        }
+        AdminCommand::Sandbox(SandboxCommand::Create {
+            employees,
+            ea,
+            name,
+        }) => {
+            let new = NewSandbox {
+                name,
+                ea,
+                employees: Some(SandboxEmployees::Count(employees)),
+            };
+            json(c.create_sandbox(&new).await?)
+        }
+        AdminCommand::Sandbox(SandboxCommand::Delete { corp }) => {
+            c.delete_sandbox(&corp).await?;
+            json(serde_json::json!({ "deleted": corp }))
+        }
+        AdminCommand::Reset { corp, .. } => json(c.delete_messages(corp.as_deref()).await?),
+        AdminCommand::Clock(ClockCommand::Show) => json(c.clock().await?),
+        AdminCommand::Clock(ClockCommand::Advance { secs }) => json(c.advance_clock(secs).await?),
+        AdminCommand::Clock(ClockCommand::Set { time }) => {
+            let change = ClockChange {
+                set: Some(Value::String(time)),
+                ..ClockChange::default()
+            };
+            json(c.change_clock(&change).await?)
+        }
+        AdminCommand::Fault(FaultCommand::Add { fault }) => {
+            let fault: NewFault = serde_json::from_str(&fault)
+                .map_err(|e| Error::Config(format!("the fault is not a fault's JSON: {e}")))?;
+            json(c.add_fault(&fault).await?)
+        }
+        AdminCommand::Fault(FaultCommand::List) => json(c.list_faults().await?),
+        AdminCommand::Fault(FaultCommand::Delete { id }) => {
+            c.delete_fault(id).await?;
+            json(serde_json::json!({ "deleted": id }))
+        }
+        AdminCommand::Fault(FaultCommand::Clear) => {
+            c.clear_faults().await?;
+            json(serde_json::json!({ "cleared": true }))
         }
     }
 }

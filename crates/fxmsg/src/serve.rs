@@ -19,7 +19,25 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     };
     let base = format!("http://{}", server.local_addr());
-    print_banner(&base, &args.config.data_dir.display().to_string(), &boot);
+    let data_dir = args.config.data_dir.display().to_string();
+    if args.json {
+        let admin_token = boot
+            .admin_token
+            .as_ref()
+            .or(args.config.admin_token.as_ref());
+        let started = serde_json::json!({
+            "url": base,
+            "listen": server.local_addr().to_string(),
+            "dataDir": data_dir,
+            "adminToken": admin_token,
+            "demo": boot.demo,
+        });
+        print_out(&format!("{started}\n"));
+    } else {
+        let mut out = String::new();
+        banner(&mut out, &base, &data_dir, &boot);
+        print_out(&out);
+    }
     tracing::info!(addr = %server.local_addr(), "listening");
     match server.run(shutdown_signal()).await {
         Ok(()) => {
@@ -33,14 +51,16 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-/// Prints what a newcomer needs, once: secrets created by this start are never shown again.
-fn print_banner(base: &str, data_dir: &str, boot: &Bootstrap) {
-    let mut out = String::new();
-    banner(&mut out, base, data_dir, boot);
+/// Writes the start's output to stdout at once (a harness reads it before the server stops).
+fn print_out(out: &str) {
     // A closed stdout (`fxmsg serve | head`) must not take the server down: ignore write errors.
-    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
+/// What a newcomer needs, once: secrets created by this start are never shown again.
 fn banner(out: &mut String, base: &str, data_dir: &str, boot: &Bootstrap) {
     let _ = writeln!(out, "fxmsg listening on {base} (data in {data_dir})");
     if let Some(token) = &boot.admin_token {

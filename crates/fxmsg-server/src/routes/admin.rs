@@ -11,7 +11,6 @@ use fxmsg_api::native::{
     App, AppCredentials, AppPatch, Corp, Employee, EmployeePatch, NewApp, NewCorp, NewEmployee,
     NewServiceAccount, ServiceAccount,
 };
-use fxmsg_api::native::{Fault, NewFault};
 use serde::de::DeserializeOwned;
 
 use crate::directory;
@@ -164,14 +163,8 @@ pub async fn create_employee(
     Path(corp_id): Path<String>,
     NativeJson(new): NativeJson<NewEmployee>,
 ) -> Result<(StatusCode, Json<Employee>), NativeError> {
-    let employee = directory::create_employee(
-        state.store.as_ref(),
-        &corp_id,
-        &new.name,
-        new.user_id.as_deref(),
-        state.now(),
-    )
-    .await?;
+    let employee =
+        directory::create_employee(state.store.as_ref(), &corp_id, &new, state.now()).await?;
     Ok((StatusCode::CREATED, Json(employee)))
 }
 
@@ -221,38 +214,4 @@ pub async fn list_service_accounts(
 ) -> Result<Json<Vec<ServiceAccount>>, NativeError> {
     existing_corp(&state, &corp_id).await?;
     Ok(Json(state.store.list_service_accounts(&corp_id).await?))
-}
-
-/// `POST /api/v1/faults`: plan a fault on a compat path.
-pub async fn create_fault(
-    State(state): State<AppState>,
-    NativeJson(new): NativeJson<NewFault>,
-) -> Result<(StatusCode, Json<Fault>), NativeError> {
-    let fault = state.faults.add(new, &crate::routes::compat_paths())?;
-    Ok((StatusCode::CREATED, Json(fault)))
-}
-
-/// `DELETE /api/v1/faults/{id}`: remove one planned fault.
-pub async fn delete_fault(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<StatusCode, NativeError> {
-    let missing = || NativeError::not_found(format!("no fault {id} (used up, or never planned)"));
-    let id = id.parse::<u64>().map_err(|_| missing())?;
-    if state.faults.remove(id) {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(missing())
-    }
-}
-
-/// `GET /api/v1/faults`: the planned faults and their remaining uses.
-pub async fn list_faults(State(state): State<AppState>) -> Json<Vec<Fault>> {
-    Json(state.faults.list())
-}
-
-/// `DELETE /api/v1/faults`: remove every planned fault.
-pub async fn clear_faults(State(state): State<AppState>) -> StatusCode {
-    state.faults.clear();
-    StatusCode::NO_CONTENT
 }

@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod inspect;
 pub mod media;
 pub mod message;
+pub mod testkit;
 pub mod token;
 
 use std::convert::Infallible;
@@ -79,7 +80,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 )),
         );
 
-    let native = Router::new()
+    let native = if state.test_clock {
+        Router::new().route("/clock", get(testkit::get_clock).post(testkit::set_clock))
+    } else {
+        Router::new()
+    };
+    let native = native
         .route("/corps", post(admin::create_corp).get(admin::list_corps))
         .route("/corps/{corp_id}", get(admin::get_corp))
         .route(
@@ -108,12 +114,20 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         )
         .route(
             "/faults",
-            post(admin::create_fault)
-                .get(admin::list_faults)
-                .delete(admin::clear_faults),
+            post(testkit::create_fault)
+                .get(testkit::list_faults)
+                .delete(testkit::clear_faults),
         )
-        .route("/faults/{id}", axum::routing::delete(admin::delete_fault))
-        .route("/messages", get(inspect::list_messages))
+        .route("/faults/{id}", axum::routing::delete(testkit::delete_fault))
+        .route("/sandboxes", post(testkit::create_sandbox))
+        .route(
+            "/sandboxes/{corp_id}",
+            axum::routing::delete(testkit::delete_sandbox),
+        )
+        .route(
+            "/messages",
+            get(inspect::list_messages).delete(testkit::delete_messages),
+        )
         .route("/messages/{message_id}", get(inspect::get_message))
         .route(
             "/corps/{corp_id}/employees/{employee}/tokens",

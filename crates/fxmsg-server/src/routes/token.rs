@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{MatchedPath, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fxmsg_api::envelope::{AppAccessToken, CorpAccessToken, OAuthToken};
@@ -10,6 +10,7 @@ use fxmsg_api::{Envelope, ErrorCode};
 use fxmsg_store::{AppRecord, TokenKind};
 use serde_json::json;
 
+use crate::auth::{admit, Caller};
 use crate::error::CompatError;
 use crate::extract::CompatJson;
 use crate::secrets::{constant_time_eq, sha256_hex};
@@ -20,9 +21,11 @@ use crate::trace::current_trace_id;
 /// `POST /cgi/corpAccessToken/get/V2`: the legacy corp token.
 pub async fn get_corp_access_token(
     State(state): State<AppState>,
+    path: MatchedPath,
     body: CompatJson,
 ) -> Result<Json<Envelope<CorpAccessToken>>, CompatError> {
     let app = verify_app(&state, &body, true).await?;
+    admit_app(&state, &path, &app, &body).await?;
     let issued = issue_or_reuse(&state, TokenKind::Corp, &app).await?;
     Ok(Json(Envelope::ok(
         current_trace_id(),
@@ -38,9 +41,10 @@ pub async fn get_corp_access_token(
 /// `error` and `error_description`, as the live gateway's do.
 pub async fn get_oauth_token(
     State(state): State<AppState>,
+    path: MatchedPath,
     body: Result<CompatJson, CompatError>,
 ) -> Response {
-    match oauth_token(&state, body).await {
+    match oauth_token(&state, &path, body).await {
         Ok(token) => Json(Envelope::ok(current_trace_id(), token)).into_response(),
         Err(e) => {
             let error = match e.code {
@@ -67,6 +71,7 @@ pub async fn get_oauth_token(
 
 async fn oauth_token(
     state: &AppState,
+    path: &MatchedPath,
     body: Result<CompatJson, CompatError>,
 ) -> Result<OAuthToken, CompatError> {
     let body = body?;
@@ -101,6 +106,7 @@ async fn oauth_token(
             ))
         }
     };
+    admit_app(state, path, &app, &body).await?;
     let access = if grant == "refresh_token" {
         issue(
             state,
@@ -132,9 +138,11 @@ async fn oauth_token(
 /// `POST /cgi/appAccessToken/get`: the legacy app token.
 pub async fn get_app_access_token(
     State(state): State<AppState>,
+    path: MatchedPath,
     body: CompatJson,
 ) -> Result<Json<Envelope<AppAccessToken>>, CompatError> {
     let app = verify_app(&state, &body, false).await?;
+    admit_app(&state, &path, &app, &body).await?;
     let issued = issue_or_reuse(&state, TokenKind::App, &app).await?;
     Ok(Json(Envelope::ok(
         current_trace_id(),
@@ -143,6 +151,20 @@ pub async fn get_app_access_token(
             expires_in: issued.expires_in,
         },
     )))
+}
+
+/// [`admit`] for a token call by `app`.
+async fn admit_app(
+    state: &AppState,
+    path: &MatchedPath,
+    app: &AppRecord,
+    body: &CompatJson,
+) -> Result<(), CompatError> {
+    let caller = Caller {
+        corp_id: app.app.corp_id.clone(),
+        app_id: app.app.app_id.clone(),
+    };
+    admit(state, path.as_str(), &caller, Some(&body.0)).await
 }
 
 /// Checks appId, appSecret and (when asked) permanentCode, with the codes the live gateway uses.

@@ -279,8 +279,7 @@ async fn a_fault_on_a_path_that_does_not_exist_is_refused_and_one_fault_can_be_r
     let fault = |path: &str| NewFault {
         path: path.into(),
         error_code: Some(-1),
-        drop_response: false,
-        times: 1,
+        ..NewFault::default()
     };
     let typo = server
         .admin
@@ -397,7 +396,10 @@ async fn command_line_mistakes_name_the_argument_and_exit_2() {
             &["send", "text", "--too", "1000"][..],
             "a similar argument exists: '--to'",
         ),
-        (&["serve", "--json"][..], "unexpected argument '--json'"),
+        (
+            &["serve", "--app-id", "x"][..],
+            "unexpected argument '--app-id'",
+        ),
         (&["serve", "--listen", "8080"][..], "HOST:PORT"),
     ] {
         let o = bare(args).await;

@@ -19,4 +19,5 @@ mod operations;
 mod readme;
 mod sdk;
 mod seeds;
+mod testkit;
 mod web;

@@ -46,7 +46,8 @@ fn fault(path: &str, error_code: Option<i64>, drop_response: bool, times: u32) -
         path: path.into(),
         error_code,
         drop_response,
-        times,
+        times: Some(times),
+        ..NewFault::default()
     }
 }
 
@@ -98,9 +99,10 @@ async fn a_refused_token_is_refetched_once_then_the_error_surfaces() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::CorpTokenInvalid));
+    let faults = server.admin.list_faults().await.unwrap();
     assert!(
-        server.admin.list_faults().await.unwrap().is_empty(),
-        "exactly two attempts were made"
+        faults.iter().map(|f| f.fired).eq([1, 2]) && faults.iter().all(|f| f.remaining == Some(0)),
+        "exactly two attempts were made: {faults:?}"
     );
     assert_eq!(server.message_count().await, 1);
 }
@@ -147,6 +149,10 @@ async fn transient_codes_are_retried_and_permanent_ones_are_not() {
             .await
             .unwrap();
     }
+    // Each was used up by one failure and one retry.
+    let used = server.admin.list_faults().await.unwrap();
+    assert!(used.iter().all(|f| f.fired == 2), "{used:?}");
+    server.admin.clear_faults().await.unwrap();
     for code in [30002, 30003, 20021, 20022, 15002] {
         server
             .admin
@@ -160,7 +166,7 @@ async fn transient_codes_are_retried_and_permanent_ones_are_not() {
         assert_eq!(err.code().map(|c| c.as_i64()), Some(code));
         assert!(!err.is_retryable());
         let left = server.admin.list_faults().await.unwrap();
-        assert_eq!(left[0].remaining, 1, "{code} was tried once");
+        assert_eq!(left[0].remaining, Some(1), "{code} was tried once");
         server.admin.clear_faults().await.unwrap();
     }
     // Retries stop at the configured count.
@@ -176,7 +182,7 @@ async fn transient_codes_are_retried_and_permanent_ones_are_not() {
     assert_eq!(err.code(), Some(ErrorCode::SystemBusy));
     assert_eq!(
         server.admin.list_faults().await.unwrap()[0].remaining,
-        6,
+        Some(6),
         "four attempts"
     );
     assert_eq!(server.message_count().await, 4);

@@ -1,15 +1,12 @@
 //! A test server and helpers shared by every end-to-end test.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use fxmsg_client::admin::AdminClient;
 use fxmsg_client::native::{AppCredentials, Corp, Employee};
 use fxmsg_client::{AuthStyle, Client, Credentials, RetryPolicy};
-use fxmsg_server::{Config, Demo, ManualClock, Server};
+use fxmsg_server::{Config, Demo, ManualClock};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
@@ -18,6 +15,7 @@ pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x
 /// The start of a JPEG.
 pub const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xff\xd9";
 
+/// The testkit's server, with the fields the tests read directly.
 pub struct TestServer {
     pub url: String,
     pub clock: ManualClock,
@@ -25,9 +23,7 @@ pub struct TestServer {
     pub admin: AdminClient,
     pub data_dir: PathBuf,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    inner: fxmsg_testkit::TestServer,
 }
 
 /// Another corp with its own app and one employee.
@@ -60,39 +56,29 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
+    /// The testkit's server after `adjust`; the admin token is [`ADMIN_TOKEN`], the test clock
+    /// endpoint is off unless `adjust` turns it on.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::new(dir.path(), "127.0.0.1:0".parse().unwrap());
-        config.admin_token = Some(ADMIN_TOKEN.into());
-        adjust(&mut config);
-        let clock = ManualClock::new();
-        let (server, boot) = Server::build(&config, Arc::new(clock.clone()))
-            .await
-            .unwrap();
-        let url = format!("http://{}", server.local_addr());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
+        let inner = fxmsg_testkit::TestServer::start_with(|config| {
+            config.admin_token = Some(ADMIN_TOKEN.into());
+            config.test_clock = false;
+            adjust(config);
+        })
+        .await;
         TestServer {
-            admin: AdminClient::new(&url, ADMIN_TOKEN),
-            url,
-            clock,
-            demo: boot
-                .demo
-                .expect("a fresh data directory gets the demo corp"),
-            data_dir: dir.path().to_owned(),
+            url: inner.url().to_owned(),
+            clock: inner.clock().clone(),
+            demo: inner.demo().clone(),
+            admin: inner.admin().clone(),
+            data_dir: inner.data_dir().to_owned(),
             http: reqwest::Client::new(),
-            _dir: dir,
-            stop: Some(stop),
-            task: Some(task),
+            inner,
         }
     }
 
     /// Asks the server to shut down gracefully and waits for it.
-    pub async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.take().unwrap().await.unwrap().unwrap();
+    pub async fn stop(self) {
+        self.inner.stop().await;
     }
 
     pub fn credentials(&self) -> Credentials {
