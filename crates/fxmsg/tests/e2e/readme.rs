@@ -262,3 +262,18 @@ fn the_sdk_quick_start_is_the_compiled_example() {
         }
     }
 }
+
+#[test]
+fn the_testkit_example_is_the_compiled_test() {
+    const IN_PROCESS: &str = include_str!("../../../fxmsg-testkit/tests/in_process.rs");
+    let blocks = blocks(README);
+    let rust = blocks
+        .iter()
+        .find(|b| b.heading == "Testing your integration" && b.lang == "rust")
+        .expect("the in-process example");
+    assert_eq!(
+        rust.text.trim_end(),
+        IN_PROCESS.trim_end(),
+        "README and crates/fxmsg-testkit/tests/in_process.rs differ"
+    );
+}
