@@ -6,6 +6,7 @@ use crate::ErrorCode;
 
 /// `{traceId, errorDescription, errorMessage, errorCode}` plus fxmsg's additions, flattened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope<T = Empty> {
     /// Unique id of the request, e.g. `E-O.1b2c…`.
@@ -18,6 +19,7 @@ pub struct Envelope<T = Empty> {
     #[serde(default)]
     pub error_message: String,
     /// `0` on success.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub error_code: ErrorCode,
     /// Endpoint-specific fields, present on success.
     #[serde(flatten)]
@@ -26,6 +28,7 @@ pub struct Envelope<T = Empty> {
 
 /// No endpoint-specific fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Empty {}
 
 impl<T> Envelope<T> {
@@ -43,6 +46,7 @@ impl<T> Envelope<T> {
 
 /// Fields added to a successful `/cgi/message/send` or `/cgi/app/message/send` (fxmsg extension).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SendResult {
     /// Id to pass to `/cgi/app/message/revoke`.
@@ -55,14 +59,17 @@ pub struct SendResult {
 
 /// Fields added to a successful upload.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UploadResult {
     /// Reusable id of the stored file.
+    #[serde(default)]
     pub media_id: String,
 }
 
 /// `/cgi/corpAccessToken/get/V2` response fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CorpAccessToken {
     /// The token, 32 upper hex.
@@ -78,6 +85,7 @@ pub struct CorpAccessToken {
 
 /// `/oauth2.0/token` response fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthToken {
     /// Bearer token for the `authorization` header.
@@ -102,6 +110,7 @@ pub struct OAuthToken {
 
 /// `/cgi/appAccessToken/get` response fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AppAccessToken {
     /// The app token.

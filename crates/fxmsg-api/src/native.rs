@@ -7,6 +7,7 @@ use serde_json::Value;
 
 /// Error body of every native route.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Stable machine-readable code, e.g. `not_found`.
     pub code: String,
@@ -16,6 +17,7 @@ pub struct ApiError {
 
 /// A tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Corp {
     /// `FSCID_…`.
@@ -33,6 +35,7 @@ pub struct Corp {
 
 /// `POST /api/v1/corps`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewCorp {
     /// Display name.
@@ -43,6 +46,7 @@ pub struct NewCorp {
 
 /// An app of a corp.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct App {
     /// `FSAID_…`.
@@ -59,6 +63,7 @@ pub struct App {
 
 /// `POST /api/v1/corps/{corpId}/apps`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewApp {
     /// Display name.
     pub name: String,
@@ -66,6 +71,7 @@ pub struct NewApp {
 
 /// `PATCH /api/v1/corps/{corpId}/apps/{appId}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppPatch {
     /// Enable or disable the app.
     pub enabled: bool,
@@ -73,6 +79,7 @@ pub struct AppPatch {
 
 /// A created app with its secrets, shown exactly once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AppCredentials {
     /// The app.
@@ -86,6 +93,7 @@ pub struct AppCredentials {
 
 /// Whether an employee can receive messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EmployeeStatus {
     /// Receives messages.
@@ -106,6 +114,7 @@ impl EmployeeStatus {
 
 /// An employee of a corp.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Employee {
     /// `FSUID_…`, usable in `toUser`.
@@ -127,6 +136,7 @@ pub struct Employee {
 
 /// `POST /api/v1/corps/{corpId}/employees`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewEmployee {
     /// Display name.
@@ -141,6 +151,7 @@ pub struct NewEmployee {
 
 /// `PATCH /api/v1/corps/{corpId}/employees/{openUserId}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmployeePatch {
     /// New status.
     pub status: EmployeeStatus,
@@ -148,6 +159,7 @@ pub struct EmployeePatch {
 
 /// A service account messages can be sent as.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceAccount {
     /// `FSAID_…`, the `serviceId`.
@@ -162,6 +174,7 @@ pub struct ServiceAccount {
 
 /// `POST /api/v1/corps/{corpId}/service-accounts`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewServiceAccount {
     /// Display name.
     pub name: String,
@@ -170,6 +183,7 @@ pub struct NewServiceAccount {
 /// `POST /api/v1/sandboxes`: a throwaway corp with an app, a service account and employees,
 /// created in one transaction. Every field may be left out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewSandbox {
     /// Display name (default `Sandbox <ea>`).
@@ -185,6 +199,7 @@ pub struct NewSandbox {
 
 /// The employees of a [`NewSandbox`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum SandboxEmployees {
     /// This many generated employees (0..=500), numbered from 1000.
@@ -195,6 +210,7 @@ pub enum SandboxEmployees {
 
 /// A created sandbox (or the first start's demo corp) with every credential, shown once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Sandbox {
     /// The corp.
@@ -209,6 +225,7 @@ pub struct Sandbox {
 
 /// `DELETE /api/v1/messages`: what a reset removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Deleted {
     /// Messages deleted, with their inbox rows, events and idempotency keys.
@@ -217,6 +234,7 @@ pub struct Deleted {
 
 /// `GET /api/v1/clock` (with `fxmsg serve --test-clock`): the server's time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClockTime {
     /// Now, unix milliseconds.
@@ -225,6 +243,7 @@ pub struct ClockTime {
 
 /// `POST /api/v1/clock`: set the test clock, or move it forward. Exactly one field is given.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClockChange {
     /// The new time: unix milliseconds (a number or a string), an RFC 3339 time or a date.
@@ -237,6 +256,7 @@ pub struct ClockChange {
 
 /// A stored message as the native API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     /// Id returned by the send.
@@ -267,6 +287,7 @@ pub struct Message {
 
 /// One message with its raw request and per-recipient delivery state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MessageDetail {
     /// The message.
@@ -280,6 +301,7 @@ pub struct MessageDetail {
 
 /// Per-recipient delivery state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
     /// Recipient, `FSUID_…`.
@@ -297,6 +319,7 @@ pub struct Delivery {
 
 /// A page of results; pass `nextCursor` back as `cursor` for the next one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     /// Newest first.
@@ -307,6 +330,7 @@ pub struct Page<T> {
 
 /// One message in an employee's inbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxItem {
     /// The message.
@@ -330,6 +354,7 @@ pub struct InboxItem {
 /// else, as a proxy would; one with a filter once the call is authenticated, before it has any
 /// effect.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewFault {
     /// Compat path, e.g. `/cgi/message/send`.
@@ -379,6 +404,7 @@ pub struct NewFault {
 
 /// When a [`NewFault`] cuts the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Cut {
     /// Before the request has any effect: nothing is stored.
@@ -390,6 +416,7 @@ pub enum Cut {
 
 /// A fault's delay: fixed, or drawn uniformly from a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Delay {
     /// Milliseconds.
@@ -400,6 +427,7 @@ pub enum Delay {
 
 /// A planned fault: what it was planned as, how often it fired, what it has left.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Fault {
     /// Id, for `DELETE /api/v1/faults/{id}`.
@@ -415,6 +443,7 @@ pub struct Fault {
 
 /// What an [`Event`] records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
     /// A message was sent (committed with its inbox rows).
@@ -448,6 +477,7 @@ impl EventKind {
 
 /// One committed change in a corp's event log, as the streams carry it (the SSE `data:`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// Position in the corp's log: from 1, in commit order, without gaps. The SSE `id:` of a
@@ -472,6 +502,7 @@ pub struct Event {
 
 /// The `data:` of a stream's first event (`open`) and of a `reset`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StreamHead {
     /// The newest sequence number in the stream's log when it was sent; a client that has seen
@@ -484,6 +515,7 @@ pub struct StreamHead {
 
 /// What an employee credential is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum CredentialKind {
     /// An API token (`authorization: Bearer fxe_…`), until revoked.
@@ -517,6 +549,7 @@ impl CredentialKind {
 
 /// An employee's credential as listed: never its secret, which is stored only as a hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Credential {
     /// `fxc_…`: names it, to revoke it.
@@ -537,6 +570,7 @@ pub struct Credential {
 
 /// `POST /api/v1/corps/{corpId}/employees/{employee}/tokens`: the only time the token is shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct IssuedToken {
     /// The credential, as listed later.
@@ -548,6 +582,7 @@ pub struct IssuedToken {
 
 /// `POST /api/v1/corps/{corpId}/employees/{employee}/login-links`: a one-time link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LoginLink {
     /// The credential, as listed later.
@@ -561,6 +596,7 @@ pub struct LoginLink {
 
 /// An employee's inbox page, with how many of their messages are unread.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxPage {
     /// Newest first.
@@ -573,6 +609,7 @@ pub struct InboxPage {
 
 /// `POST /api/v1/inbox/messages/{messageId}/read`: when it was first read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReadReceipt {
     /// The message.

@@ -129,6 +129,7 @@ impl Metrics {
 }
 
 /// `GET /metrics`
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn get_metrics(State(state): State<AppState>) -> Result<Response, NativeError> {
     let text = state.metrics.encode().map_err(|e| {
         tracing::error!(error = %e, "encoding metrics failed");

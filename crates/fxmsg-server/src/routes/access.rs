@@ -14,6 +14,8 @@ use crate::secrets::sha256_hex;
 use crate::state::AppState;
 
 /// `POST /api/v1/corps/{corpId}/employees/{employee}/tokens`: an API token, shown only here.
+#[utoipa::path(post, path = "/corps/{corp_id}/employees/{employee}/tokens", tag = "employees", params(("corp_id" = String, Path, description = "FSCID_…"), ("employee" = String, Path, description = "FSUID_… or an employee number")),
+    responses((status = 201, description = "The token, shown once", body = fxmsg_api::native::IssuedToken), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn issue_token(
     State(state): State<AppState>,
     Path((corp_id, employee)): Path<(String, String)>,
@@ -31,6 +33,8 @@ pub async fn issue_token(
 
 /// `GET /api/v1/corps/{corpId}/employees/{employee}/tokens`: tokens, login links and sessions,
 /// newest first, without their secrets.
+#[utoipa::path(get, path = "/corps/{corp_id}/employees/{employee}/tokens", tag = "employees", params(("corp_id" = String, Path, description = "FSCID_…"), ("employee" = String, Path, description = "FSUID_… or an employee number")),
+    responses((status = 200, body = Vec<fxmsg_api::native::Credential>), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn list_credentials(
     State(state): State<AppState>,
     Path((corp_id, employee)): Path<(String, String)>,
@@ -45,6 +49,8 @@ pub async fn list_credentials(
 
 /// `DELETE /api/v1/corps/{corpId}/employees/{employee}/tokens/{credentialId}`: revokes a token,
 /// link or session at once.
+#[utoipa::path(delete, path = "/corps/{corp_id}/employees/{employee}/tokens/{credential_id}", tag = "employees", params(("corp_id" = String, Path), ("employee" = String, Path), ("credential_id" = String, Path)),
+    responses((status = 204, description = "Revoked"), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn revoke_credential(
     State(state): State<AppState>,
     Path((corp_id, employee, credential_id)): Path<(String, String, String)>,
@@ -71,6 +77,8 @@ pub async fn revoke_credential(
 
 /// `POST /api/v1/corps/{corpId}/employees/{employee}/login-links`: a one-time link, valid for
 /// 15 minutes, that signs the employee in to the web inbox.
+#[utoipa::path(post, path = "/corps/{corp_id}/employees/{employee}/login-links", tag = "employees", params(("corp_id" = String, Path, description = "FSCID_…"), ("employee" = String, Path, description = "FSUID_… or an employee number")),
+    responses((status = 201, body = fxmsg_api::native::LoginLink), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn issue_login_link(
     State(state): State<AppState>,
     headers: HeaderMap,

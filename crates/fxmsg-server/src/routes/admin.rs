@@ -101,6 +101,8 @@ async fn existing_corp(state: &AppState, corp_id: &str) -> Result<Arc<Corp>, Nat
 }
 
 /// `POST /api/v1/corps`
+#[utoipa::path(post, path = "/corps", tag = "admin", request_body = fxmsg_api::native::NewCorp,
+    responses((status = 201, body = fxmsg_api::native::Corp), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 409, description = "Taken", body = fxmsg_api::native::ApiError)))]
 pub async fn create_corp(
     State(state): State<AppState>,
     NativeJson(new): NativeJson<NewCorp>,
@@ -111,11 +113,15 @@ pub async fn create_corp(
 }
 
 /// `GET /api/v1/corps`
+#[utoipa::path(get, path = "/corps", tag = "admin",
+    responses((status = 200, body = Vec<fxmsg_api::native::Corp>), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn list_corps(State(state): State<AppState>) -> Result<Json<Vec<Corp>>, NativeError> {
     Ok(Json(state.store.list_corps().await?))
 }
 
 /// `GET /api/v1/corps/{corpId}`
+#[utoipa::path(get, path = "/corps/{corp_id}", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…")),
+    responses((status = 200, body = fxmsg_api::native::Corp), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn get_corp(
     State(state): State<AppState>,
     Path(corp_id): Path<String>,
@@ -124,6 +130,8 @@ pub async fn get_corp(
 }
 
 /// `POST /api/v1/corps/{corpId}/apps`: the response is the only time the secrets are shown.
+#[utoipa::path(post, path = "/corps/{corp_id}/apps", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…")), request_body = fxmsg_api::native::NewApp,
+    responses((status = 201, description = "The app with its secrets, shown once", body = fxmsg_api::native::AppCredentials), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn create_app(
     State(state): State<AppState>,
     Path(corp_id): Path<String>,
@@ -135,6 +143,8 @@ pub async fn create_app(
 }
 
 /// `GET /api/v1/corps/{corpId}/apps`
+#[utoipa::path(get, path = "/corps/{corp_id}/apps", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…")),
+    responses((status = 200, body = Vec<fxmsg_api::native::App>), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn list_apps(
     State(state): State<AppState>,
     Path(corp_id): Path<String>,
@@ -144,6 +154,8 @@ pub async fn list_apps(
 }
 
 /// `PATCH /api/v1/corps/{corpId}/apps/{appId}`: enable or disable.
+#[utoipa::path(patch, path = "/corps/{corp_id}/apps/{app_id}", tag = "admin", params(("corp_id" = String, Path), ("app_id" = String, Path)), request_body = fxmsg_api::native::AppPatch,
+    responses((status = 200, body = fxmsg_api::native::App), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn update_app(
     State(state): State<AppState>,
     Path((corp_id, app_id)): Path<(String, String)>,
@@ -158,6 +170,8 @@ pub async fn update_app(
 }
 
 /// `POST /api/v1/corps/{corpId}/employees`
+#[utoipa::path(post, path = "/corps/{corp_id}/employees", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…")), request_body = fxmsg_api::native::NewEmployee,
+    responses((status = 201, body = fxmsg_api::native::Employee), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError), (status = 409, description = "Taken", body = fxmsg_api::native::ApiError)))]
 pub async fn create_employee(
     State(state): State<AppState>,
     Path(corp_id): Path<String>,
@@ -169,6 +183,8 @@ pub async fn create_employee(
 }
 
 /// `GET /api/v1/corps/{corpId}/employees`
+#[utoipa::path(get, path = "/corps/{corp_id}/employees", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…")),
+    responses((status = 200, body = Vec<fxmsg_api::native::Employee>), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn list_employees(
     State(state): State<AppState>,
     Path(corp_id): Path<String>,
@@ -179,6 +195,8 @@ pub async fn list_employees(
 
 /// `PATCH /api/v1/corps/{corpId}/employees/{employee}`: activate or stop; `employee` is an
 /// `FSUID_…` or an employee number, as everywhere else.
+#[utoipa::path(patch, path = "/corps/{corp_id}/employees/{employee}", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…"), ("employee" = String, Path, description = "FSUID_… or an employee number")), request_body = fxmsg_api::native::EmployeePatch,
+    responses((status = 200, body = fxmsg_api::native::Employee), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn update_employee(
     State(state): State<AppState>,
     Path((corp_id, employee)): Path<(String, String)>,
@@ -195,6 +213,8 @@ pub async fn update_employee(
 }
 
 /// `POST /api/v1/corps/{corpId}/service-accounts`
+#[utoipa::path(post, path = "/corps/{corp_id}/service-accounts", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…")), request_body = fxmsg_api::native::NewServiceAccount,
+    responses((status = 201, body = fxmsg_api::native::ServiceAccount), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn create_service_account(
     State(state): State<AppState>,
     Path(corp_id): Path<String>,
@@ -208,6 +228,8 @@ pub async fn create_service_account(
 }
 
 /// `GET /api/v1/corps/{corpId}/service-accounts`
+#[utoipa::path(get, path = "/corps/{corp_id}/service-accounts", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…")),
+    responses((status = 200, body = Vec<fxmsg_api::native::ServiceAccount>), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn list_service_accounts(
     State(state): State<AppState>,
     Path(corp_id): Path<String>,

@@ -11,7 +11,8 @@ use crate::events;
 use crate::state::AppState;
 
 /// Query of the event streams.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventsQuery {
     /// Only this corp's events, numbered by its own sequence.
@@ -22,6 +23,8 @@ pub struct EventsQuery {
 
 /// `GET /api/v1/events?corpId&since`: SSE. With `corpId`, ids are the corp's sequence; without,
 /// the sequence across corps.
+#[utoipa::path(get, path = "/events", tag = "messages", params(EventsQuery),
+    responses((status = 200, description = "Server-Sent Events: `message`, `revoke`, `read`, `reset`", content_type = "text/event-stream", body = String), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn stream_events(
     State(state): State<AppState>,
     headers: HeaderMap,

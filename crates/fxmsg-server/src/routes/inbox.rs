@@ -17,6 +17,8 @@ use crate::routes::inspect::{inbox_page, PageQuery};
 use crate::state::AppState;
 
 /// `GET /api/v1/inbox?cursor&limit`: newest first, with the unread count.
+#[utoipa::path(get, path = "/inbox", tag = "inbox", operation_id = "get_own_inbox", params(PageQuery),
+    responses((status = 200, body = fxmsg_api::native::InboxPage), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn get_inbox(
     State(state): State<AppState>,
     Extension(me): Extension<EmployeeCaller>,
@@ -31,6 +33,8 @@ fn missing(message_id: &str) -> NativeError {
 }
 
 /// `GET /api/v1/inbox/messages/{messageId}`
+#[utoipa::path(get, path = "/inbox/messages/{message_id}", tag = "inbox", operation_id = "get_own_message", params(("message_id" = String, Path)),
+    responses((status = 200, body = fxmsg_api::native::InboxItem), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn get_message(
     State(state): State<AppState>,
     Extension(me): Extension<EmployeeCaller>,
@@ -45,6 +49,8 @@ pub async fn get_message(
 
 /// `POST /api/v1/inbox/messages/{messageId}/read`: marks it read; repeating it is harmless and
 /// answers the first read's time.
+#[utoipa::path(post, path = "/inbox/messages/{message_id}/read", tag = "inbox", params(("message_id" = String, Path)),
+    responses((status = 200, body = fxmsg_api::native::ReadReceipt), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn mark_read(
     State(state): State<AppState>,
     Extension(me): Extension<EmployeeCaller>,
@@ -64,7 +70,8 @@ pub async fn mark_read(
 }
 
 /// Query of the employee's stream.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     since: Option<i64>,
@@ -72,6 +79,8 @@ pub struct StreamQuery {
 
 /// `GET /api/v1/inbox/events`: SSE of the employee's messages, their revokes and the employee's
 /// own reads, numbered by the corp's sequence.
+#[utoipa::path(get, path = "/inbox/events", tag = "inbox", operation_id = "stream_own_events", params(StreamQuery),
+    responses((status = 200, description = "Server-Sent Events of the employee's messages, their revokes and the employee's reads", content_type = "text/event-stream", body = String), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn stream_events(
     State(state): State<AppState>,
     Extension(me): Extension<EmployeeCaller>,

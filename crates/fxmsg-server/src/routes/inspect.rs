@@ -16,7 +16,8 @@ const MAX_LIMIT: u32 = 500;
 
 /// Query of `GET /api/v1/messages` and `GET /api/v1/messages/wait`: the same filters; a listing
 /// pages with `cursor`, a wait starts `after` a position and gives up after `timeout` seconds.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageQuery {
     corp_id: Option<String>,
@@ -35,7 +36,8 @@ pub struct MessageQuery {
 }
 
 /// Query of paged routes without filters.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     cursor: Option<String>,
@@ -77,6 +79,8 @@ const DEFAULT_WAIT_SECS: u64 = 30;
 
 /// `GET /api/v1/messages`: filter by corp, app, recipient, msgType, time range, revoked state and
 /// text; newest first.
+#[utoipa::path(get, path = "/messages", tag = "messages", params(MessageQuery),
+    responses((status = 200, body = fxmsg_api::native::Page<fxmsg_api::native::Message>), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn list_messages(
     State(state): State<AppState>,
     query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
@@ -96,6 +100,8 @@ pub async fn list_messages(
 /// `GET /api/v1/messages/wait`: the listing's filters; answers with the matching messages after
 /// `after` (oldest first) as soon as there are any, or with none after `timeout` seconds
 /// (default 30, at most 300). `nextCursor` is the `after` for the next wait.
+#[utoipa::path(get, path = "/messages/wait", tag = "messages", params(MessageQuery),
+    responses((status = 200, description = "Matching messages once one commits (oldest first), or none at the timeout", body = fxmsg_api::native::Page<fxmsg_api::native::Message>), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn wait_messages(
     State(state): State<AppState>,
     query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
@@ -207,6 +213,8 @@ pub fn time_ms(field: &str, text: &str) -> Result<i64, NativeError> {
 }
 
 /// `GET /api/v1/messages/{messageId}`: raw request, normalized content, per-recipient state.
+#[utoipa::path(get, path = "/messages/{message_id}", tag = "messages", params(("message_id" = String, Path)),
+    responses((status = 200, body = fxmsg_api::native::MessageDetail), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn get_message(
     State(state): State<AppState>,
     Path(message_id): Path<String>,
@@ -219,6 +227,8 @@ pub async fn get_message(
 
 /// `GET /api/v1/corps/{corpId}/employees/{employee}/inbox`: newest first, with the unread count;
 /// `employee` is an `FSUID_…` or an employee number.
+#[utoipa::path(get, path = "/corps/{corp_id}/employees/{employee}/inbox", tag = "messages", params(("corp_id" = String, Path, description = "FSCID_…"), ("employee" = String, Path, description = "FSUID_… or an employee number"), PageQuery),
+    responses((status = 200, body = fxmsg_api::native::InboxPage), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn get_inbox(
     State(state): State<AppState>,
     Path((corp_id, employee)): Path<(String, String)>,

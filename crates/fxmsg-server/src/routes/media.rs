@@ -25,6 +25,8 @@ use crate::trace::current_trace_id;
 const PART_BYTES: usize = 1024 * 1024;
 
 /// `POST /media/upload/message`: an image for message covers (multipart field `media`).
+#[utoipa::path(post, path = "/media/upload/message", tag = "fxiaoke", request_body(content = crate::routes::schema::UploadForm, content_type = "multipart/form-data"), params(crate::routes::schema::UploadQuery),
+    responses((status = 200, description = "The envelope: `errorCode` 0 with the fields below, or an error code with its description", body = fxmsg_api::Envelope<fxmsg_api::envelope::UploadResult>)))]
 pub async fn upload_message_media(
     State(state): State<AppState>,
     Uploader { caller, .. }: Uploader,
@@ -34,6 +36,8 @@ pub async fn upload_message_media(
 }
 
 /// `POST /media/upload?type=image|document`: a CRM material.
+#[utoipa::path(post, path = "/media/upload", tag = "fxiaoke", request_body(content = crate::routes::schema::UploadForm, content_type = "multipart/form-data"), params(crate::routes::schema::UploadQuery),
+    responses((status = 200, description = "The envelope: `errorCode` 0 with the fields below, or an error code with its description", body = fxmsg_api::Envelope<fxmsg_api::envelope::UploadResult>)))]
 pub async fn upload_media(
     State(state): State<AppState>,
     Uploader { caller, query }: Uploader,
@@ -188,6 +192,10 @@ fn media_id_of(body: &CompatJson) -> Result<&str, CompatError> {
 }
 
 /// `POST /media/download`: the file's bytes, or the JSON envelope on failure.
+#[utoipa::path(post, path = "/media/download", tag = "fxiaoke", request_body = crate::routes::schema::MediaRequest,
+    responses((status = 200, description = "The file's bytes with its Content-Type and Content-Disposition; on failure the JSON envelope", content(
+        (Vec<u8> = "application/octet-stream"),
+        (fxmsg_api::Envelope<fxmsg_api::envelope::Empty> = "application/json")))))]
 pub async fn download_media(
     State(state): State<AppState>,
     Call { caller, body, .. }: Call,
@@ -243,6 +251,8 @@ pub(crate) async fn stored_file(
 }
 
 /// `POST /media/delete`: removes the media; later sends and downloads no longer find it.
+#[utoipa::path(post, path = "/media/delete", tag = "fxiaoke", request_body = crate::routes::schema::MediaRequest,
+    responses((status = 200, description = "The envelope: `errorCode` 0 with the fields below, or an error code with its description", body = fxmsg_api::Envelope<fxmsg_api::envelope::Empty>)))]
 pub async fn delete_media(
     State(state): State<AppState>,
     Call { caller, body, .. }: Call,

@@ -27,6 +27,8 @@ const MAX_TRACE_ID_LEN: usize = 128;
 const CREDENTIAL_FIELDS: [&str; 2] = ["corpAccessToken", "corpId"];
 
 /// `POST /cgi/message/send`: text, composite or articles to 1..500 employees.
+#[utoipa::path(post, path = "/cgi/message/send", tag = "fxiaoke", request_body = crate::routes::schema::SendRequest, params(crate::routes::schema::SendQuery),
+    responses((status = 200, description = "The envelope: `errorCode` 0 with the fields below, or an error code with its description", body = fxmsg_api::Envelope<fxmsg_api::envelope::SendResult>)))]
 pub async fn send_message(
     State(state): State<AppState>,
     call: Call,
@@ -35,6 +37,8 @@ pub async fn send_message(
 }
 
 /// `POST /cgi/app/message/send`: the same, as a service account named by `serviceId`.
+#[utoipa::path(post, path = "/cgi/app/message/send", tag = "fxiaoke", request_body = crate::routes::schema::SendRequest, params(crate::routes::schema::SendQuery),
+    responses((status = 200, description = "The envelope: `errorCode` 0 with the fields below, or an error code with its description", body = fxmsg_api::Envelope<fxmsg_api::envelope::SendResult>)))]
 pub async fn send_app_message(
     State(state): State<AppState>,
     call: Call,
@@ -214,6 +218,8 @@ fn cover_field(content: &Content, id: &str) -> String {
 }
 
 /// `POST /cgi/app/message/revoke`: marks a message revoked for every recipient; repeating is harmless.
+#[utoipa::path(post, path = "/cgi/app/message/revoke", tag = "fxiaoke", request_body = crate::routes::schema::RevokeRequest,
+    responses((status = 200, description = "The envelope: `errorCode` 0 with the fields below, or an error code with its description", body = fxmsg_api::Envelope<fxmsg_api::envelope::Empty>)))]
 pub async fn revoke_message(
     State(state): State<AppState>,
     Call { caller, body, .. }: Call,

@@ -8,6 +8,9 @@ pub mod inbox;
 pub mod inspect;
 pub mod media;
 pub mod message;
+// Described, never built: the bodies the compat handlers parse by hand.
+#[allow(dead_code)]
+pub mod schema;
 pub mod testkit;
 pub mod token;
 
@@ -15,13 +18,16 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::get;
 use axum::Router;
 use tower::{Service, ServiceBuilder};
 use tower_http::timeout::TimeoutLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::NativeError;
 use crate::faults;
@@ -33,114 +39,139 @@ use crate::trace::trace_requests;
 /// Multipart framing allowed on top of the largest document.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
-/// The Fxiaoke-compatible routes, in one table so that other parts (fault planning) can tell a
-/// real path from a mistyped one.
-fn compat_routes() -> [(&'static str, MethodRouter<AppState>); 10] {
-    [
-        (
-            "/cgi/corpAccessToken/get/V2",
-            post(token::get_corp_access_token),
-        ),
-        ("/oauth2.0/token", post(token::get_oauth_token)),
-        ("/cgi/appAccessToken/get", post(token::get_app_access_token)),
-        ("/cgi/message/send", post(message::send_message)),
-        ("/cgi/app/message/send", post(message::send_app_message)),
-        ("/cgi/app/message/revoke", post(message::revoke_message)),
-        ("/media/upload/message", post(media::upload_message_media)),
-        ("/media/upload", post(media::upload_media)),
-        ("/media/download", post(media::download_media)),
-        ("/media/delete", post(media::delete_media)),
-    ]
+/// The Fxiaoke-compatible routes. Every route is registered with its OpenAPI description (the
+/// `#[utoipa::path]` of its handler), so the document is made from the route table itself.
+fn compat() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token::get_corp_access_token))
+        .routes(routes!(token::get_oauth_token))
+        .routes(routes!(token::get_app_access_token))
+        .routes(routes!(message::send_message))
+        .routes(routes!(message::send_app_message))
+        .routes(routes!(message::revoke_message))
+        .routes(routes!(media::upload_message_media))
+        .routes(routes!(media::upload_media))
+        .routes(routes!(media::download_media))
+        .routes(routes!(media::delete_media))
 }
 
-/// The paths of the Fxiaoke-compatible routes.
-pub fn compat_paths() -> Vec<&'static str> {
-    compat_routes().into_iter().map(|(path, _)| path).collect()
+/// The paths of the Fxiaoke-compatible routes, so that fault planning can tell a real path from a
+/// mistyped one.
+pub fn compat_paths() -> Vec<String> {
+    compat().into_openapi().paths.paths.into_keys().collect()
 }
 
-/// The route table: compat routes, native `/api/v1`, health, each group with its own layers.
+/// What the document says of fxmsg as a whole: its groups and how callers authenticate.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "fxmsg",
+        description = "The Fxiaoke Open Platform message API (compat routes, errors in the \
+            envelope with HTTP 200) and fxmsg's own API under /api/v1 (HTTP status codes, \
+            `{code, message}` errors).",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    tags(
+        (name = "fxiaoke", description = "The platform's routes: tokens, messages, media. Either \
+            auth style: `authorization: Bearer` with `x-fs-ea`, or `corpAccessToken` and `corpId` \
+            in the body (the query string for uploads)."),
+        (name = "admin", description = "Corps, apps, employees and service accounts (admin token)."),
+        (name = "messages", description = "What was sent, waits and event streams (admin token)."),
+        (name = "employees", description = "Employees' own credentials (admin token)."),
+        (name = "inbox", description = "An employee's inbox (employee token or session)."),
+        (name = "test kit", description = "Sandboxes, resets, the test clock and faults (admin token)."),
+        (name = "operations", description = "Health and metrics.")
+    ),
+    modifiers(&Security)
+)]
+struct ApiDoc;
+
+/// Declares the bearer scheme every `/api/v1` route takes.
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The route table: compat routes, native `/api/v1`, health, each group with its own layers;
+/// and the OpenAPI document of all but the web pages, served at `/api/v1/openapi.json`.
 ///
 /// Requests taking longer than `request_timeout` are answered 408, in every group but the
 /// long-lived ones: event streams and waits last as long as their client listens or their own
 /// timeout, and shutdown ends them.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
-    let timeout = || TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout);
-    let compat = compat_routes()
-        .into_iter()
-        .fold(Router::new(), |router, (path, route)| {
-            router.route(path, route)
-        })
-        .route_layer(
-            ServiceBuilder::new()
-                .layer(timeout())
-                .layer(from_fn_with_state(state.clone(), metrics::record_requests))
-                .layer(from_fn_with_state(state.clone(), faults::inject))
-                .layer(DefaultBodyLimit::max(
-                    MAX_DOCUMENT_BYTES as usize + MULTIPART_OVERHEAD,
-                )),
-        );
+    let (router, api) = documented(state.clone(), request_timeout).split_for_parts();
+    let document: std::sync::Arc<str> = api
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes")
+        .into();
+    // The web UI (console, inbox, login links), its pages under a strict CSP; not an API.
+    let web = crate::web::routes(state.clone()).route_layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        request_timeout,
+    ));
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { ([(CONTENT_TYPE, "application/json")], document.to_string()) }
+            }),
+        )
+        .merge(web)
+        .fallback(|| async { NativeError::not_found("no such route") })
+        .with_state(state)
+}
 
-    let native = if state.test_clock {
-        Router::new().route("/clock", get(testkit::get_clock).post(testkit::set_clock))
+fn documented(state: AppState, request_timeout: Duration) -> OpenApiRouter<AppState> {
+    let timeout = || TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout);
+    let compat = compat().route_layer(
+        ServiceBuilder::new()
+            .layer(timeout())
+            .layer(from_fn_with_state(state.clone(), metrics::record_requests))
+            .layer(from_fn_with_state(state.clone(), faults::inject))
+            .layer(DefaultBodyLimit::max(
+                MAX_DOCUMENT_BYTES as usize + MULTIPART_OVERHEAD,
+            )),
+    );
+
+    let clock = if state.test_clock {
+        OpenApiRouter::new().routes(routes!(testkit::get_clock, testkit::set_clock))
     } else {
-        Router::new()
+        OpenApiRouter::new()
     };
-    let native = native
-        .route("/corps", post(admin::create_corp).get(admin::list_corps))
-        .route("/corps/{corp_id}", get(admin::get_corp))
-        .route(
-            "/corps/{corp_id}/apps",
-            post(admin::create_app).get(admin::list_apps),
-        )
-        .route(
-            "/corps/{corp_id}/apps/{app_id}",
-            axum::routing::patch(admin::update_app),
-        )
-        .route(
-            "/corps/{corp_id}/employees",
-            post(admin::create_employee).get(admin::list_employees),
-        )
-        .route(
-            "/corps/{corp_id}/employees/{employee}",
-            axum::routing::patch(admin::update_employee),
-        )
-        .route(
-            "/corps/{corp_id}/employees/{employee}/inbox",
-            get(inspect::get_inbox),
-        )
-        .route(
-            "/corps/{corp_id}/service-accounts",
-            post(admin::create_service_account).get(admin::list_service_accounts),
-        )
-        .route(
-            "/faults",
-            post(testkit::create_fault)
-                .get(testkit::list_faults)
-                .delete(testkit::clear_faults),
-        )
-        .route("/faults/{id}", axum::routing::delete(testkit::delete_fault))
-        .route("/sandboxes", post(testkit::create_sandbox))
-        .route(
-            "/sandboxes/{corp_id}",
-            axum::routing::delete(testkit::delete_sandbox),
-        )
-        .route(
-            "/messages",
-            get(inspect::list_messages).delete(testkit::delete_messages),
-        )
-        .route("/messages/{message_id}", get(inspect::get_message))
-        .route(
-            "/corps/{corp_id}/employees/{employee}/tokens",
-            post(access::issue_token).get(access::list_credentials),
-        )
-        .route(
-            "/corps/{corp_id}/employees/{employee}/tokens/{credential_id}",
-            axum::routing::delete(access::revoke_credential),
-        )
-        .route(
-            "/corps/{corp_id}/employees/{employee}/login-links",
-            post(access::issue_login_link),
-        )
+    let native = clock
+        .routes(routes!(admin::create_corp, admin::list_corps))
+        .routes(routes!(admin::get_corp))
+        .routes(routes!(admin::create_app, admin::list_apps))
+        .routes(routes!(admin::update_app))
+        .routes(routes!(admin::create_employee, admin::list_employees))
+        .routes(routes!(admin::update_employee))
+        .routes(routes!(inspect::get_inbox))
+        .routes(routes!(
+            admin::create_service_account,
+            admin::list_service_accounts
+        ))
+        .routes(routes!(
+            testkit::create_fault,
+            testkit::list_faults,
+            testkit::clear_faults
+        ))
+        .routes(routes!(testkit::delete_fault))
+        .routes(routes!(testkit::create_sandbox))
+        .routes(routes!(testkit::delete_sandbox))
+        .routes(routes!(inspect::list_messages, testkit::delete_messages))
+        .routes(routes!(inspect::get_message))
+        .routes(routes!(access::issue_token, access::list_credentials))
+        .routes(routes!(access::revoke_credential))
+        .routes(routes!(access::issue_login_link))
         .route_layer(
             ServiceBuilder::new()
                 .layer(timeout())
@@ -149,19 +180,19 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 .layer(DefaultBodyLimit::max(64 * 1024)),
         );
     // Long-lived admin routes: the same stack without the request timeout.
-    let native_streams = Router::new()
-        .route("/messages/wait", get(inspect::wait_messages))
-        .route("/events", get(events::stream_events))
+    let native_streams = OpenApiRouter::new()
+        .routes(routes!(inspect::wait_messages))
+        .routes(routes!(events::stream_events))
         .route_layer(
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), metrics::record_requests))
                 .layer(from_fn_with_state(state.clone(), admin::require_admin)),
         );
     // An employee's own routes, with employee credentials instead of the admin token.
-    let employee = Router::new()
-        .route("/inbox", get(inbox::get_inbox))
-        .route("/inbox/messages/{message_id}", get(inbox::get_message))
-        .route("/inbox/messages/{message_id}/read", post(inbox::mark_read))
+    let employee = OpenApiRouter::new()
+        .routes(routes!(inbox::get_inbox))
+        .routes(routes!(inbox::get_message))
+        .routes(routes!(inbox::mark_read))
         .route_layer(
             ServiceBuilder::new()
                 .layer(timeout())
@@ -172,8 +203,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 ))
                 .layer(DefaultBodyLimit::max(64 * 1024)),
         );
-    let employee_streams = Router::new()
-        .route("/inbox/events", get(inbox::stream_events))
+    let employee_streams = OpenApiRouter::new()
+        .routes(routes!(inbox::stream_events))
         .route_layer(
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), metrics::record_requests))
@@ -182,10 +213,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                     crate::access::require_employee,
                 )),
         );
-    // The web UI (console, inbox, login links), its pages under a strict CSP.
-    let web = crate::web::routes(state.clone()).route_layer(timeout());
-    let scrape = Router::new()
-        .route("/metrics", get(metrics::get_metrics))
+    let scrape = OpenApiRouter::new()
+        .routes(routes!(metrics::get_metrics))
         .route_layer(
             ServiceBuilder::new()
                 .layer(timeout())
@@ -196,15 +225,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(native_streams)
         .merge(employee)
         .merge(employee_streams);
-    Router::new()
+    OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .merge(compat)
         .merge(scrape)
         .nest("/api/v1", api)
-        .merge(web)
-        .route("/livez", get(health::livez))
-        .route("/readyz", get(health::readyz))
-        .fallback(|| async { NativeError::not_found("no such route") })
-        .with_state(state)
+        .routes(routes!(health::livez))
+        .routes(routes!(health::readyz))
 }
 
 /// The application as served: `router` inside the layer every request passes, unmatched ones

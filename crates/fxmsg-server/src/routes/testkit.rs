@@ -18,6 +18,8 @@ use crate::state::AppState;
 
 /// `POST /api/v1/sandboxes`: a corp with an app, a service account and employees, in one
 /// transaction; the response holds every credential, shown once.
+#[utoipa::path(post, path = "/sandboxes", tag = "test kit", request_body = fxmsg_api::native::NewSandbox,
+    responses((status = 201, description = "The sandbox with every credential, shown once", body = fxmsg_api::native::Sandbox), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 409, description = "Taken", body = fxmsg_api::native::ApiError)))]
 pub async fn create_sandbox(
     State(state): State<AppState>,
     NativeJson(new): NativeJson<NewSandbox>,
@@ -41,6 +43,8 @@ pub async fn create_sandbox(
 
 /// `DELETE /api/v1/sandboxes/{corpId}`: the sandbox with everything it holds, media files
 /// included. A corp that is not a sandbox (the demo, one made with `POST /corps`) is not one.
+#[utoipa::path(delete, path = "/sandboxes/{corp_id}", tag = "test kit", params(("corp_id" = String, Path, description = "FSCID_…")),
+    responses((status = 204, description = "fxmsg_api::native::Deleted with everything it held"), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn delete_sandbox(
     State(state): State<AppState>,
     Path(corp_id): Path<String>,
@@ -66,7 +70,8 @@ pub async fn delete_sandbox(
 }
 
 /// The query of `DELETE /api/v1/messages`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResetQuery {
     /// Only this corp's messages; every corp's without it.
@@ -75,6 +80,8 @@ pub struct ResetQuery {
 
 /// `DELETE /api/v1/messages[?corpId=…]`: forget the messages (a test's reset), with their inbox
 /// rows, events and idempotency keys. Directories, tokens and media stay.
+#[utoipa::path(delete, path = "/messages", tag = "test kit", params(ResetQuery),
+    responses((status = 200, body = fxmsg_api::native::Deleted), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn delete_messages(
     State(state): State<AppState>,
     query: Result<Query<ResetQuery>, axum::extract::rejection::QueryRejection>,
@@ -96,6 +103,8 @@ pub async fn delete_messages(
 const MAX_ADVANCE_SECS: i64 = 10 * 365 * 86_400;
 
 /// `GET /api/v1/clock` (with `--test-clock`).
+#[utoipa::path(get, path = "/clock", tag = "test kit",
+    responses((status = 200, body = fxmsg_api::native::ClockTime), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn get_clock(State(state): State<AppState>) -> Json<ClockTime> {
     Json(ClockTime {
         now_ms: state.now(),
@@ -104,6 +113,8 @@ pub async fn get_clock(State(state): State<AppState>) -> Json<ClockTime> {
 
 /// `POST /api/v1/clock` (with `--test-clock`): set the clock or move it forward; answers the new
 /// time. The pruner runs at once, so retention follows the jump.
+#[utoipa::path(post, path = "/clock", tag = "test kit", request_body = fxmsg_api::native::ClockChange,
+    responses((status = 200, body = fxmsg_api::native::ClockTime), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn set_clock(
     State(state): State<AppState>,
     NativeJson(change): NativeJson<ClockChange>,
@@ -145,15 +156,21 @@ pub async fn set_clock(
 }
 
 /// `POST /api/v1/faults`: plan a fault on a compat path.
+#[utoipa::path(post, path = "/faults", tag = "test kit", request_body = fxmsg_api::native::NewFault,
+    responses((status = 201, body = fxmsg_api::native::Fault), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn create_fault(
     State(state): State<AppState>,
     NativeJson(new): NativeJson<NewFault>,
 ) -> Result<(StatusCode, Json<Fault>), NativeError> {
-    let fault = state.faults.add(new, &crate::routes::compat_paths())?;
+    let paths = crate::routes::compat_paths();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let fault = state.faults.add(new, &paths)?;
     Ok((StatusCode::CREATED, Json(fault)))
 }
 
 /// `DELETE /api/v1/faults/{id}`: remove one planned fault.
+#[utoipa::path(delete, path = "/faults/{id}", tag = "test kit", params(("id" = String, Path, description = "The fault's id")),
+    responses((status = 204, description = "Removed"), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
 pub async fn delete_fault(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -168,11 +185,15 @@ pub async fn delete_fault(
 }
 
 /// `GET /api/v1/faults`: the planned faults, how often each fired and what it has left.
+#[utoipa::path(get, path = "/faults", tag = "test kit",
+    responses((status = 200, body = Vec<fxmsg_api::native::Fault>), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn list_faults(State(state): State<AppState>) -> Json<Vec<Fault>> {
     Json(state.faults.list())
 }
 
 /// `DELETE /api/v1/faults`: remove every planned fault.
+#[utoipa::path(delete, path = "/faults", tag = "test kit",
+    responses((status = 204, description = "Every fault removed"), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
 pub async fn clear_faults(State(state): State<AppState>) -> StatusCode {
     state.faults.clear();
     StatusCode::NO_CONTENT

@@ -19,6 +19,8 @@ use crate::tokens::{issue, issue_or_reuse, REFRESH_LIFETIME_SECS};
 use crate::trace::current_trace_id;
 
 /// `POST /cgi/corpAccessToken/get/V2`: the legacy corp token.
+#[utoipa::path(post, path = "/cgi/corpAccessToken/get/V2", tag = "fxiaoke", request_body = crate::routes::schema::CorpTokenRequest,
+    responses((status = 200, description = "The envelope: `errorCode` 0 with the fields below, or an error code with its description", body = fxmsg_api::Envelope<fxmsg_api::envelope::CorpAccessToken>)))]
 pub async fn get_corp_access_token(
     State(state): State<AppState>,
     path: MatchedPath,
@@ -39,6 +41,8 @@ pub async fn get_corp_access_token(
 
 /// `POST /oauth2.0/token`: `app_secret` and `refresh_token` grants. Errors also carry OAuth-style
 /// `error` and `error_description`, as the live gateway's do.
+#[utoipa::path(post, path = "/oauth2.0/token", tag = "fxiaoke", request_body = crate::routes::schema::OAuthTokenRequest,
+    responses((status = 200, description = "The envelope: `errorCode` 0 with the fields below, or an error code with its description", body = fxmsg_api::Envelope<fxmsg_api::envelope::OAuthToken>)))]
 pub async fn get_oauth_token(
     State(state): State<AppState>,
     path: MatchedPath,
@@ -136,6 +140,8 @@ async fn oauth_token(
 }
 
 /// `POST /cgi/appAccessToken/get`: the legacy app token.
+#[utoipa::path(post, path = "/cgi/appAccessToken/get", tag = "fxiaoke", request_body = crate::routes::schema::AppTokenRequest,
+    responses((status = 200, description = "The envelope: `errorCode` 0 with the fields below, or an error code with its description", body = fxmsg_api::Envelope<fxmsg_api::envelope::AppAccessToken>)))]
 pub async fn get_app_access_token(
     State(state): State<AppState>,
     path: MatchedPath,

@@ -846,3 +846,72 @@ async fn sandboxes_clock_and_faults_on_the_command_line() {
         "{clock:?}"
     );
 }
+
+/// The committed copy of the document, for readers and tools that do not run fxmsg.
+const OPENAPI_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+
+#[tokio::test]
+async fn the_openapi_document_is_served_made_from_the_routes_and_committed() {
+    let server = TestServer::start_with(|c| c.test_clock = true).await;
+    // Served without credentials, so tools can fetch it.
+    let response = server.get("/api/v1/openapi.json", None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let served = response.text().await.unwrap();
+    let document: Value = serde_json::from_str(&served).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().unwrap();
+    // Every Fxiaoke path faults accept is documented, and every documented operation answers
+    // something other than "no such route".
+    for path in [
+        "/cgi/corpAccessToken/get/V2",
+        "/oauth2.0/token",
+        "/cgi/appAccessToken/get",
+        "/cgi/message/send",
+        "/cgi/app/message/send",
+        "/cgi/app/message/revoke",
+        "/media/upload/message",
+        "/media/upload",
+        "/media/download",
+        "/media/delete",
+    ] {
+        assert!(paths.contains_key(path), "{path}");
+    }
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            if path.ends_with("/events") || path.ends_with("/wait") {
+                continue;
+            }
+            let concrete = path.replace(['{', '}'], "");
+            let request = server.http().request(
+                method.to_uppercase().parse().unwrap(),
+                format!("{}{concrete}", server.url),
+            );
+            let answer = request.send().await.unwrap();
+            let body = answer.text().await.unwrap();
+            assert!(
+                !body.contains("no such route"),
+                "{method} {path} is not routed"
+            );
+        }
+    }
+    if std::env::var_os("FXMSG_UPDATE_OPENAPI").is_some() {
+        std::fs::write(OPENAPI_FILE, &served).unwrap();
+    }
+    let committed = std::fs::read_to_string(OPENAPI_FILE).unwrap_or_default();
+    assert!(
+        committed == served,
+        "docs/openapi.json is not what the server serves; refresh it with \
+         FXMSG_UPDATE_OPENAPI=1 cargo test -p fxmsg --test e2e openapi"
+    );
+    // Without --test-clock the clock is neither routed nor documented.
+    let plain = TestServer::start().await;
+    let document: Value = plain
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(document["paths"].get("/api/v1/clock").is_none());
+    assert!(document["paths"].get("/api/v1/sandboxes").is_some());
+}
