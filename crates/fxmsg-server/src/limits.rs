@@ -7,8 +7,8 @@
 //! (frequency exceeded), the daily quota `30002`. Only authenticated calls are counted, and a
 //! refused call does not count.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use fxmsg_api::ErrorCode;
 
@@ -34,6 +34,24 @@ const TOKEN_PATHS: [&str; 3] = [
 pub struct Limits {
     daily_quota: u64,
     counts: Mutex<Counts>,
+    /// Apps with a token call in progress: the platform takes one at a time.
+    token_calls: Arc<Mutex<HashSet<String>>>,
+}
+
+/// A token call in progress for an app; the next may start once this is dropped.
+#[derive(Debug)]
+pub struct TokenCall {
+    app_id: String,
+    calls: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Drop for TokenCall {
+    fn drop(&mut self) {
+        self.calls
+            .lock()
+            .expect("token calls lock")
+            .remove(&self.app_id);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -50,7 +68,25 @@ impl Limits {
         Limits {
             daily_quota,
             counts: Mutex::default(),
+            token_calls: Arc::default(),
         }
+    }
+
+    /// Starts a token call for `app_id`, or refuses it while another one of the app's is in
+    /// progress (contract §9: "never concurrently").
+    pub fn token_call(&self, app_id: &str) -> Result<TokenCall, CompatError> {
+        let mut calls = self.token_calls.lock().expect("token calls lock");
+        if !calls.insert(app_id.to_owned()) {
+            return Err(CompatError::new(
+                ErrorCode::FrequencyExceeded,
+                "call frequency exceeded: a token call of this app is in progress; the platform \
+                 takes one at a time",
+            ));
+        }
+        Ok(TokenCall {
+            app_id: app_id.to_owned(),
+            calls: self.token_calls.clone(),
+        })
     }
 
     /// Counts one call to `path` by `app_id` of `corp_id` at `now`, or refuses it with the
@@ -167,6 +203,18 @@ mod tests {
         );
         limits.count(path, "C", "B", 59_999).unwrap();
         limits.count(path, "C", "A", 60_000).unwrap();
+    }
+
+    #[test]
+    fn an_apps_token_calls_are_taken_one_at_a_time() {
+        let limits = Limits::new(10);
+        let first = limits.token_call("A").unwrap();
+        let second = limits.token_call("A").unwrap_err();
+        assert_eq!(second.code, ErrorCode::FrequencyExceeded);
+        let other = limits.token_call("B").unwrap();
+        drop(first);
+        limits.token_call("A").unwrap();
+        drop(other);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::auth::{admit, Caller};
 use crate::error::CompatError;
 use crate::extract::CompatJson;
+use crate::limits::TokenCall;
 use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::state::AppState;
 use crate::tokens::{issue, issue_or_reuse, REFRESH_LIFETIME_SECS};
@@ -27,7 +28,7 @@ pub async fn get_corp_access_token(
     body: CompatJson,
 ) -> Result<Json<Envelope<CorpAccessToken>>, CompatError> {
     let app = verify_app(&state, &body, true).await?;
-    admit_app(&state, &path, &app, &body).await?;
+    let _in_progress = admit_app(&state, &path, &app, &body).await?;
     let issued = issue_or_reuse(&state, TokenKind::Corp, &app).await?;
     Ok(Json(Envelope::ok(
         current_trace_id(),
@@ -110,7 +111,7 @@ async fn oauth_token(
             ))
         }
     };
-    admit_app(state, path, &app, &body).await?;
+    let _in_progress = admit_app(state, path, &app, &body).await?;
     let access = if grant == "refresh_token" {
         issue(
             state,
@@ -148,7 +149,7 @@ pub async fn get_app_access_token(
     body: CompatJson,
 ) -> Result<Json<Envelope<AppAccessToken>>, CompatError> {
     let app = verify_app(&state, &body, false).await?;
-    admit_app(&state, &path, &app, &body).await?;
+    let _in_progress = admit_app(&state, &path, &app, &body).await?;
     let issued = issue_or_reuse(&state, TokenKind::App, &app).await?;
     Ok(Json(Envelope::ok(
         current_trace_id(),
@@ -159,18 +160,24 @@ pub async fn get_app_access_token(
     )))
 }
 
-/// [`admit`] for a token call by `app`.
+/// [`admit`] for a token call by `app`; with rate limits, the call holds the app's one token
+/// call in progress until the returned guard is dropped.
 async fn admit_app(
     state: &AppState,
     path: &MatchedPath,
     app: &AppRecord,
     body: &CompatJson,
-) -> Result<(), CompatError> {
+) -> Result<Option<TokenCall>, CompatError> {
+    let in_progress = match &state.limits {
+        Some(limits) => Some(limits.token_call(&app.app.app_id)?),
+        None => None,
+    };
     let caller = Caller {
         corp_id: app.app.corp_id.clone(),
         app_id: app.app.app_id.clone(),
     };
-    admit(state, path.as_str(), &caller, Some(&body.0)).await
+    admit(state, path.as_str(), &caller, Some(&body.0)).await?;
+    Ok(in_progress)
 }
 
 /// Checks appId, appSecret and (when asked) permanentCode, with the codes the live gateway uses.

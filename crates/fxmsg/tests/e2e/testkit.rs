@@ -915,3 +915,33 @@ async fn the_openapi_document_is_served_made_from_the_routes_and_committed() {
     assert!(document["paths"].get("/api/v1/clock").is_none());
     assert!(document["paths"].get("/api/v1/sandboxes").is_some());
 }
+
+#[tokio::test]
+async fn an_apps_token_calls_are_taken_one_at_a_time_with_rate_limits() {
+    let server = TestServer::start_with(|c| c.rate_limits = true).await;
+    let app = &server.demo.app;
+    // The first call is held for a while inside the server.
+    server
+        .admin
+        .add_fault(&NewFault {
+            path: "/cgi/corpAccessToken/get/V2".into(),
+            app_id: Some(app.app.app_id.clone()),
+            delay_ms: Some(Delay::Fixed(1000)),
+            ..NewFault::default()
+        })
+        .await
+        .unwrap();
+    let body = json!({"appId": app.app.app_id, "appSecret": app.app_secret, "permanentCode": app.permanent_code});
+    let (first, second) = tokio::join!(server.post("/cgi/corpAccessToken/get/V2", &body), async {
+        // Once the first is in progress (its fault fired), the second comes in.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while server.admin.list_faults().await.unwrap()[0].fired == 0 {
+            assert!(Instant::now() < deadline, "the first call never started");
+            tokio::task::yield_now().await;
+        }
+        server.post("/cgi/corpAccessToken/get/V2", &body).await
+    });
+    assert_success(&first);
+    assert_error(&second, 30004, "one at a time");
+    assert_success(&server.post("/cgi/corpAccessToken/get/V2", &body).await);
+}
