@@ -374,7 +374,7 @@ async fn credentials_come_from_a_profile_file_and_failures_have_distinct_exit_co
 }
 
 /// Runs `fxmsg ARGS` with the admin token and the server's URL in the environment.
-fn admin_command(server: &TestServer, args: &[&str]) -> tokio::process::Command {
+pub(crate) fn admin_command(server: &TestServer, args: &[&str]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_fxmsg"));
     command
         .args(args)

@@ -797,12 +797,7 @@ async fn serve_json_on_port_0_prints_one_line_a_harness_can_parse() {
 async fn sandboxes_clock_and_faults_on_the_command_line() {
     let server = TestServer::start().await;
     let run = |args: &[&str]| {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_fxmsg"));
-        command
-            .args(args)
-            .env("FXMSG_URL", &server.url)
-            .env("FXMSG_ADMIN_TOKEN", crate::support::ADMIN_TOKEN)
-            .kill_on_drop(true);
+        let mut command = crate::cli::admin_command(&server, args);
         async move { command.output().await.unwrap() }
     };
     let created = run(&["admin", "sandbox", "create", "--json", "--employees", "2"]).await;
@@ -944,4 +939,30 @@ async fn an_apps_token_calls_are_taken_one_at_a_time_with_rate_limits() {
     assert_success(&first);
     assert_error(&second, 30004, "one at a time");
     assert_success(&server.post("/cgi/corpAccessToken/get/V2", &body).await);
+}
+
+#[tokio::test]
+async fn a_refresh_token_expires_with_the_test_clock() {
+    let server = TestServer::start_with(|c| c.test_clock = true).await;
+    let app = &server.demo.app;
+    let grant = |refresh: Option<&str>| match refresh {
+        None => {
+            json!({"appId": app.app.app_id, "appSecret": app.app_secret, "permanentCode": app.permanent_code})
+        }
+        Some(token) => json!({"grantType": "refresh_token", "refreshToken": token}),
+    };
+    let first = server.post("/oauth2.0/token", &grant(None)).await;
+    assert_success(&first);
+    let kept = first["refreshToken"].as_str().unwrap().to_owned();
+    // Valid to the last second of its 30 days, refused after.
+    server.admin.advance_clock(30 * 86_400 - 1).await.unwrap();
+    let renewed = server.post("/oauth2.0/token", &grant(Some(&kept))).await;
+    assert_success(&renewed);
+    let late = renewed["refreshToken"].as_str().unwrap().to_owned();
+    server.admin.advance_clock(30 * 86_400 + 1).await.unwrap();
+    assert_error(
+        &server.post("/oauth2.0/token", &grant(Some(&late))).await,
+        20016,
+        "expired",
+    );
 }
