@@ -18,12 +18,18 @@ pub enum ErrorCode {
     MissingAppSecret,
     /// `10006`: missing scope; the live gateway answers it for a missing or wrong appSecret.
     BadAppSecret,
+    /// `10010`: openUserId is missing.
+    MissingOpenUserId,
     /// `10012`: permanentCode is missing.
     MissingPermanentCode,
     /// `10014`: corpId is missing.
     MissingCorpId,
     /// `10015`: toUser is missing or empty.
     MissingToUser,
+    /// `11008`: openUserId is not a well-formed `FSUID_…` id.
+    InvalidOpenUserId,
+    /// `11009`: departmentId is missing or not a non-negative integer.
+    InvalidDepartmentId,
     /// `11016`: toUser is invalid.
     InvalidToUser,
     /// `11017`: msgType is invalid.
@@ -42,6 +48,8 @@ pub enum ErrorCode {
     AppTokenExpired,
     /// `20006`: appId or appSecret wrong.
     AppIdOrSecretWrong,
+    /// `20012`: no employee of the corp has this openUserId.
+    OpenUserIdNotFound,
     /// `20015`: permanentCode wrong.
     PermanentCodeWrong,
     /// `20016`: corpAccessToken missing, expired or wrong (either auth style).
@@ -54,6 +62,10 @@ pub enum ErrorCode {
     DailyQuotaExceeded,
     /// `30004`: call frequency exceeded; retryable.
     FrequencyExceeded,
+    /// `30007`: the corp has no such department.
+    DepartmentNotFound,
+    /// `30027`: the employee does not exist.
+    EmployeeNotFound,
     /// `50009`: service exception; retryable.
     ServiceException,
     /// Any other code.
@@ -67,6 +79,7 @@ const TABLE: &[(ErrorCode, i64, &str)] = &[
     (ErrorCode::Ok, 0, "OK"),
     (ErrorCode::MissingAppId, 10001, "missing appId"),
     (ErrorCode::MissingAppSecret, 10002, "missing appSecret"),
+    (ErrorCode::MissingOpenUserId, 10010, "missing openUserId"),
     (ErrorCode::BadAppSecret, 10006, "missing scope"),
     (
         ErrorCode::MissingPermanentCode,
@@ -75,6 +88,12 @@ const TABLE: &[(ErrorCode, i64, &str)] = &[
     ),
     (ErrorCode::MissingCorpId, 10014, "missing corpId"),
     (ErrorCode::MissingToUser, 10015, "missing toUser"),
+    (ErrorCode::InvalidOpenUserId, 11008, "invalid openUserId"),
+    (
+        ErrorCode::InvalidDepartmentId,
+        11009,
+        "invalid departmentId",
+    ),
     (ErrorCode::InvalidToUser, 11016, "invalid toUser"),
     (ErrorCode::InvalidMsgType, 11017, "invalid msgType"),
     (
@@ -96,6 +115,7 @@ const TABLE: &[(ErrorCode, i64, &str)] = &[
         20006,
         "appId or appSecret wrong",
     ),
+    (ErrorCode::OpenUserIdNotFound, 20012, "openUserId not found"),
     (ErrorCode::PermanentCodeWrong, 20015, "permanentCode wrong"),
     (
         ErrorCode::CorpTokenInvalid,
@@ -106,6 +126,16 @@ const TABLE: &[(ErrorCode, i64, &str)] = &[
     (ErrorCode::AppDisabled, 20021, "app disabled"),
     (ErrorCode::DailyQuotaExceeded, 30002, "daily quota exceeded"),
     (ErrorCode::FrequencyExceeded, 30004, "frequency exceeded"),
+    (
+        ErrorCode::DepartmentNotFound,
+        30007,
+        "department does not exist",
+    ),
+    (
+        ErrorCode::EmployeeNotFound,
+        30027,
+        "employee does not exist",
+    ),
     (ErrorCode::ServiceException, 50009, "service exception"),
 ];
 
@@ -165,6 +195,17 @@ mod tests {
         for (code, n, _) in TABLE {
             assert_eq!(code.as_i64(), *n);
             assert_eq!(ErrorCode::from(*n), *code);
+        }
+        // Every named code is in the table (a missing row would answer -2).
+        for (code, n) in [
+            (ErrorCode::MissingOpenUserId, 10010),
+            (ErrorCode::InvalidOpenUserId, 11008),
+            (ErrorCode::InvalidDepartmentId, 11009),
+            (ErrorCode::OpenUserIdNotFound, 20012),
+            (ErrorCode::DepartmentNotFound, 30007),
+            (ErrorCode::EmployeeNotFound, 30027),
+        ] {
+            assert_eq!(code.as_i64(), n);
         }
         assert_eq!(ErrorCode::from(424242), ErrorCode::Other(424242));
         assert_eq!(ErrorCode::Other(424242).as_i64(), 424242);

@@ -1,6 +1,7 @@
 //! Wire types shared by the fxmsg server and the `fxmsg-client` SDK.
 //!
 //! Layout:
+//! - [`addressbook`]: the platform's address-book responses (`/cgi/department/*`, `/cgi/user/*`).
 //! - [`code`]: the Fxiaoke error-code catalogue (one table, stable numbers).
 //! - [`envelope`]: the compat response envelope and the token responses.
 //! - [`media`]: upload size limits and image recognition by bytes.
@@ -10,6 +11,7 @@
 //! - [`native`]: the fxmsg-only `/api/v1` types (directory administration, message inspection).
 #![forbid(unsafe_code)]
 
+pub mod addressbook;
 pub mod code;
 pub mod envelope;
 pub mod media;

@@ -92,11 +92,12 @@ pub struct AppCredentials {
 }
 
 /// Whether an employee can receive messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EmployeeStatus {
     /// Receives messages.
+    #[default]
     Active,
     /// Left or suspended: listed in `invalidUsers`.
     Stopped,
@@ -112,8 +113,8 @@ impl EmployeeStatus {
     }
 }
 
-/// An employee of a corp.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An employee of a corp, with the address-book fields the platform's `/cgi/user/*` return.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Employee {
@@ -130,31 +131,277 @@ pub struct Employee {
     /// Mobile number, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
+    /// Login account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Nickname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nick_name: Option<String>,
+    /// E-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// `M` or `F`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Job title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+    /// The main department; `0`, the corp itself, for an employee in no department.
+    #[serde(default)]
+    pub main_department_id: i64,
+    /// Every department the employee is in, the main one first.
+    #[serde(default)]
+    pub department_ids: Vec<i64>,
+    /// The leader's `FSUID_…`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_id: Option<String>,
     /// Unix milliseconds.
     pub created_at: i64,
 }
 
-/// `POST /api/v1/corps/{corpId}/employees`.
+impl Employee {
+    /// The departments besides the main one.
+    pub fn attaching_department_ids(&self) -> Vec<i64> {
+        let main = self.main_department_id;
+        self.department_ids
+            .iter()
+            .copied()
+            .filter(|d| *d != main)
+            .collect()
+    }
+}
+
+/// `POST /api/v1/corps/{corpId}/employees`, and an employee of an imported directory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewEmployee {
-    /// Display name.
+    /// Display name, 1..100 characters.
     pub name: String,
-    /// Employee number; the next free number from 1000 when absent.
-    #[serde(default)]
+    /// Employee number; the next free number from 1000 when absent (an import needs it: it is
+    /// how a second import finds the employee again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Mobile number: digits, optionally after `+`, 5..20 characters.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
+    /// Login account, 1..64 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Nickname, 1..100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nick_name: Option<String>,
+    /// E-mail address, up to 254 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// `M` or `F`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Job title, 1..100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+    /// Departments (at most 20); the first is the main one unless `mainDepartmentId` says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub department_ids: Vec<i64>,
+    /// The main department; it joins `departmentIds` if missing there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_department_id: Option<i64>,
+    /// The leader: an `FSUID_…` or an employee number of the same corp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_id: Option<String>,
+    /// Active unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<EmployeeStatus>,
 }
 
-/// `PATCH /api/v1/corps/{corpId}/employees/{openUserId}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `PATCH /api/v1/corps/{corpId}/employees/{employee}`: absent fields stay as they are; `null`
+/// clears an optional one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct EmployeePatch {
-    /// New status.
-    pub status: EmployeeStatus,
+    /// Activate or stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<EmployeeStatus>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Mobile number.
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mobile: Option<Option<String>>,
+    /// Login account.
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub account: Option<Option<String>>,
+    /// Nickname.
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub nick_name: Option<Option<String>>,
+    /// E-mail address.
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email: Option<Option<String>>,
+    /// `M` or `F`.
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub gender: Option<Option<String>>,
+    /// Job title.
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub position: Option<Option<String>>,
+    /// Departments; the main one is the first unless `mainDepartmentId` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_ids: Option<Vec<i64>>,
+    /// The main department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_department_id: Option<i64>,
+    /// The leader (`FSUID_…` or employee number).
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub leader_id: Option<Option<String>>,
+}
+
+/// A present field, even `null`, is `Some`: `Some(None)` clears, a missing field (`None`, by
+/// `default`) keeps.
+fn some<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+/// A department of a corp's address book. Department `0` is the corp itself: it is always
+/// there, named after the corp, and every top-level department's parent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Department {
+    /// `1..=2147483647`; `0` is the corp itself.
+    pub id: i64,
+    /// Owning corp.
+    pub corp_id: String,
+    /// Display name.
+    pub name: String,
+    /// The parent department; `0` for a top-level one (and for department `0` itself).
+    pub parent_id: i64,
+    /// Position among its siblings, from 1; smaller comes first.
+    pub order: i64,
+    /// Stopped departments stay listed, with `isStop: true` in the platform's API.
+    pub stopped: bool,
+    /// The head of the department, `FSUID_…`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/corps/{corpId}/departments`, and a department of an imported directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NewDepartment {
+    /// `1..=2147483647`; the next free id when absent (an import needs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Display name, 1..100 characters.
+    pub name: String,
+    /// The parent; `0` (the corp itself) when absent.
+    #[serde(default)]
+    pub parent_id: i64,
+    /// Position among its siblings, from 1; after the last sibling when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i64>,
+    /// Stopped.
+    #[serde(default)]
+    pub stopped: bool,
+    /// The head: an `FSUID_…` or employee number of the same corp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+}
+
+/// `PATCH /api/v1/corps/{corpId}/departments/{id}`: absent fields stay; `null` clears the head.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DepartmentPatch {
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Move under another department (not under itself or one of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Position among its siblings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i64>,
+    /// Stop or restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<bool>,
+    /// The head (`FSUID_…` or employee number).
+    #[serde(
+        default,
+        deserialize_with = "some",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub principal_id: Option<Option<String>>,
+}
+
+/// A whole address book, as `GET /api/v1/corps/{corpId}/directory` exports it and `PUT` imports
+/// it. Employees are keyed by their number (`userId`), departments by `id`; leaders and heads are
+/// named by employee number, so a file moves between corps and servers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryFile {
+    /// Departments, parents before children (department `0` is never listed).
+    #[serde(default)]
+    pub departments: Vec<NewDepartment>,
+    /// Employees, by employee number.
+    #[serde(default)]
+    pub employees: Vec<NewEmployee>,
+}
+
+/// How many records an import created, changed, or found as they were.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportCounts {
+    /// New.
+    pub created: u64,
+    /// Changed.
+    pub updated: u64,
+    /// Already as in the file.
+    pub unchanged: u64,
+}
+
+/// What `PUT /api/v1/corps/{corpId}/directory` did. An import that finds an error imports
+/// nothing and answers 400 with every error's line instead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportSummary {
+    /// Departments.
+    pub departments: ImportCounts,
+    /// Employees.
+    pub employees: ImportCounts,
 }
 
 /// A service account messages can be sent as.
@@ -195,6 +442,9 @@ pub struct NewSandbox {
     /// The employees: a number of generated ones, or each one's name, number and mobile.
     #[serde(default)]
     pub employees: Option<SandboxEmployees>,
+    /// The address book's departments, parents before children (`0`, the corp, is implied).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub departments: Vec<NewDepartment>,
 }
 
 /// The employees of a [`NewSandbox`].
@@ -221,6 +471,9 @@ pub struct Sandbox {
     pub service_account: ServiceAccount,
     /// Its employees.
     pub employees: Vec<Employee>,
+    /// Its departments, `0` (the corp itself) first.
+    #[serde(default)]
+    pub departments: Vec<Department>,
 }
 
 /// `DELETE /api/v1/messages`: what a reset removed.

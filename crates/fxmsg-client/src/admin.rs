@@ -191,7 +191,7 @@ impl AdminClient {
         let body = NewEmployee {
             name: name.into(),
             user_id: user_id.map(Into::into),
-            mobile: None,
+            ..NewEmployee::default()
         };
         self.send(
             self.http
@@ -218,8 +218,11 @@ impl AdminClient {
         status: EmployeeStatus,
     ) -> Result<Employee, Error> {
         let url = self.url(&format!("/corps/{corp_id}/employees/{open_user_id}"));
-        self.send(self.http.patch(url).json(&EmployeePatch { status }))
-            .await
+        let patch = EmployeePatch {
+            status: Some(status),
+            ..EmployeePatch::default()
+        };
+        self.send(self.http.patch(url).json(&patch)).await
     }
 
     /// Creates a service account.

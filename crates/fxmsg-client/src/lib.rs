@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod addressbook;
 pub mod admin;
 pub mod client;
 pub mod employee;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use fxmsg_api::native::{NewEmployee, Sandbox};
+use fxmsg_api::native::{NewDepartment, NewEmployee, Sandbox};
 use fxmsg_store::Store;
 
 use crate::directory;
@@ -13,7 +13,30 @@ use crate::secrets::{random_hex, sha256_hex, TokenKey};
 
 const ADMIN_HASH_KEY: &str = "admin_token_sha256";
 const INITIALIZED_KEY: &str = "initialized_at";
-const DEMO_EMPLOYEES: [&str; 5] = ["Ada Li", "Bo Wang", "Chen Zhao", "Dan Liu", "Eva Sun"];
+/// The demo's departments: (id, name, parent).
+const DEMO_DEPARTMENTS: [(i64, &str, i64); 5] = [
+    (1, "Sales", 0),
+    (2, "Sales East", 1),
+    (3, "Engineering", 0),
+    (4, "Platform", 3),
+    (5, "Operations", 0),
+];
+/// A demo employee: name, position, gender, departments (the main one first), leader's number.
+type DemoEmployee = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [i64],
+    Option<&'static str>,
+);
+/// The demo's employees, numbered from 1000.
+const DEMO_EMPLOYEES: [DemoEmployee; 5] = [
+    ("Ada Li", "Head of Sales", "F", &[1], None),
+    ("Bo Wang", "Account Manager", "M", &[2], Some("1000")),
+    ("Chen Zhao", "CTO", "M", &[3], None),
+    ("Dan Liu", "Platform Engineer", "M", &[4, 2], Some("1002")),
+    ("Eva Sun", "Operations Lead", "F", &[5], None),
+];
 
 /// Secrets created by this start, to be shown once.
 #[derive(Debug, Default)]
@@ -75,9 +98,36 @@ pub async fn demo(
             service_account: "Demo Notices",
             employees: DEMO_EMPLOYEES
                 .iter()
-                .map(|name| NewEmployee {
-                    name: (*name).into(),
-                    ..NewEmployee::default()
+                .zip(1000..)
+                .map(
+                    |(&(name, position, gender, departments, leader), number)| NewEmployee {
+                        name: name.into(),
+                        user_id: Some(number.to_string()),
+                        mobile: Some(format!("138{number:08}")),
+                        email: Some(format!(
+                            "{}@demo.example",
+                            name.to_lowercase().replace(' ', ".")
+                        )),
+                        gender: Some(gender.into()),
+                        position: Some(position.into()),
+                        department_ids: departments.to_vec(),
+                        leader_id: leader.map(String::from),
+                        ..NewEmployee::default()
+                    },
+                )
+                .collect(),
+            departments: DEMO_DEPARTMENTS
+                .iter()
+                .map(|&(id, name, parent)| NewDepartment {
+                    id: Some(id),
+                    name: name.into(),
+                    parent_id: parent,
+                    principal_id: match id {
+                        1 => Some("1000".into()),
+                        3 => Some("1002".into()),
+                        _ => None,
+                    },
+                    ..NewDepartment::default()
                 })
                 .collect(),
         };

@@ -187,6 +187,7 @@ impl Server {
             shutdown: shutdown.clone(),
             test_clock: config.test_clock,
             prune_now: prune_now.clone(),
+            directory_writes: tokio::sync::Mutex::new(()),
         });
         let router = routes::router(state, Duration::from_secs(config.request_timeout_secs));
         let listener = TcpListener::bind(config.listen.bind_target())

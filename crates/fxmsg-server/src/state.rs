@@ -56,6 +56,9 @@ pub struct Shared {
     pub test_clock: bool,
     /// Wakes the pruner at once, when the test clock moved.
     pub prune_now: Arc<tokio::sync::Notify>,
+    /// Held while an address-book write checks the corp's directory and writes it, so two
+    /// writes never check against the same old state (say, two moves that together make a cycle).
+    pub directory_writes: tokio::sync::Mutex<()>,
 }
 
 impl Shared {

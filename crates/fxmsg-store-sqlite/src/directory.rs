@@ -1,6 +1,6 @@
 //! Corps, apps, employees and service accounts.
 
-use fxmsg_api::native::{App, Corp, Employee, EmployeeStatus, ServiceAccount};
+use fxmsg_api::native::{App, Corp, Department, Employee, EmployeeStatus, ServiceAccount};
 use fxmsg_store::{AppRecord, Result};
 use rusqlite::{params, Connection};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -42,6 +42,28 @@ fn employee_from(row: &SqliteRow) -> Employee {
         name: row.get("name"),
         status,
         mobile: row.get("mobile"),
+        account: row.get("account"),
+        nick_name: row.get("nick_name"),
+        email: row.get("email"),
+        gender: row.get("gender"),
+        position: row.get("position"),
+        main_department_id: row.get("main_department_id"),
+        // Written only by `put_employee`, from a `Vec<i64>`.
+        department_ids: serde_json::from_str(row.get("department_ids")).unwrap_or_default(),
+        leader_id: row.get("leader_id"),
+        created_at: row.get("created_at"),
+    }
+}
+
+fn department_from(row: &SqliteRow) -> Department {
+    Department {
+        id: row.get("department_id"),
+        corp_id: row.get("corp_id"),
+        name: row.get("name"),
+        parent_id: row.get("parent_id"),
+        order: row.get("ord"),
+        stopped: row.get::<i64, _>("stopped") != 0,
+        principal_id: row.get("principal_id"),
         created_at: row.get("created_at"),
     }
 }
@@ -95,12 +117,13 @@ pub async fn app(db: &SqlitePool, app_id: &str) -> Result<Option<AppRecord>> {
 }
 
 pub async fn list_employees(db: &SqlitePool, corp_id: &str) -> Result<Vec<Employee>> {
-    let rows =
-        sqlx::query("SELECT * FROM employees WHERE corp_id = ? ORDER BY length(user_id), user_id")
-            .bind(corp_id)
-            .fetch_all(db)
-            .await
-            .map_err(backend)?;
+    let rows = sqlx::query(&format!(
+        "SELECT * FROM employees WHERE corp_id = ? {BY_NUMBER}"
+    ))
+    .bind(corp_id)
+    .fetch_all(db)
+    .await
+    .map_err(backend)?;
     Ok(rows.iter().map(employee_from).collect())
 }
 
@@ -115,6 +138,64 @@ pub async fn employee(db: &SqlitePool, corp_id: &str, id: &str) -> Result<Option
     .await
     .map_err(backend)?;
     Ok(row.as_ref().map(employee_from))
+}
+
+/// Employees in order of their numbers: shorter first, so 999 comes before 1000.
+const BY_NUMBER: &str = "ORDER BY length(user_id), user_id";
+
+pub async fn employees_by_mobile(
+    db: &SqlitePool,
+    corp_id: &str,
+    mobile: &str,
+) -> Result<Vec<Employee>> {
+    let sql = format!("SELECT * FROM employees WHERE corp_id = ? AND mobile = ? {BY_NUMBER}");
+    let rows = sqlx::query(&sql)
+        .bind(corp_id)
+        .bind(mobile)
+        .fetch_all(db)
+        .await
+        .map_err(backend)?;
+    Ok(rows.iter().map(employee_from).collect())
+}
+
+/// Employees in `department` (main or attaching), and with `fetch_child` in every department
+/// below it.
+pub async fn department_members(
+    db: &SqlitePool,
+    corp_id: &str,
+    department: i64,
+    fetch_child: bool,
+) -> Result<Vec<Employee>> {
+    let sql = format!(
+        "WITH RECURSIVE wanted(id) AS (
+             SELECT ?2
+             UNION
+             SELECT d.department_id FROM departments d JOIN wanted w ON d.parent_id = w.id
+              WHERE ?3 AND d.corp_id = ?1
+         )
+         SELECT * FROM employees e
+          WHERE e.corp_id = ?1
+            AND EXISTS (SELECT 1 FROM json_each(e.department_ids) j
+                         WHERE j.value IN (SELECT id FROM wanted))
+          {BY_NUMBER}"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(corp_id)
+        .bind(department)
+        .bind(fetch_child)
+        .fetch_all(db)
+        .await
+        .map_err(backend)?;
+    Ok(rows.iter().map(employee_from).collect())
+}
+
+pub async fn list_departments(db: &SqlitePool, corp_id: &str) -> Result<Vec<Department>> {
+    let rows = sqlx::query("SELECT * FROM departments WHERE corp_id = ? ORDER BY department_id")
+        .bind(corp_id)
+        .fetch_all(db)
+        .await
+        .map_err(backend)?;
+    Ok(rows.iter().map(department_from).collect())
 }
 
 pub async fn list_service_accounts(db: &SqlitePool, corp_id: &str) -> Result<Vec<ServiceAccount>> {
@@ -193,10 +274,22 @@ pub fn set_app_enabled(
         .map_err(error)
 }
 
-pub fn create_employee(db: &Connection, e: &Employee) -> Result<()> {
+/// Inserts the employee, or replaces the corp's employee with its `FSUID_…`. `Conflict` if the
+/// number belongs to another employee of the corp.
+pub fn put_employee(db: &Connection, e: &Employee) -> Result<()> {
+    let departments = serde_json::to_string(&e.department_ids).map_err(crate::backend)?;
     db.prepare_cached(
-        "INSERT INTO employees (open_user_id, corp_id, user_id, name, status, mobile, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO employees (open_user_id, corp_id, user_id, name, status, mobile, account,
+                                nick_name, email, gender, position, leader_id, main_department_id,
+                                department_ids, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT (open_user_id) DO UPDATE SET
+             user_id = excluded.user_id, name = excluded.name, status = excluded.status,
+             mobile = excluded.mobile, account = excluded.account, nick_name = excluded.nick_name,
+             email = excluded.email, gender = excluded.gender, position = excluded.position,
+             leader_id = excluded.leader_id, main_department_id = excluded.main_department_id,
+             department_ids = excluded.department_ids
+         WHERE employees.corp_id = excluded.corp_id",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -206,6 +299,14 @@ pub fn create_employee(db: &Connection, e: &Employee) -> Result<()> {
             e.name,
             e.status.as_str(),
             e.mobile,
+            e.account,
+            e.nick_name,
+            e.email,
+            e.gender,
+            e.position,
+            e.leader_id,
+            e.main_department_id,
+            departments,
             e.created_at
         ])
     })
@@ -213,17 +314,30 @@ pub fn create_employee(db: &Connection, e: &Employee) -> Result<()> {
     .map_err(error)
 }
 
-/// Returns whether the employee exists in the corp.
-pub fn set_employee_status(
-    db: &Connection,
-    corp_id: &str,
-    open_user_id: &str,
-    status: EmployeeStatus,
-) -> Result<bool> {
-    db.prepare_cached("UPDATE employees SET status = ?1 WHERE corp_id = ?2 AND open_user_id = ?3")
-        .and_then(|mut s| s.execute(params![status.as_str(), corp_id, open_user_id]))
-        .map(|changed| changed == 1)
-        .map_err(error)
+/// Inserts the department, or replaces the corp's department with its id.
+pub fn put_department(db: &Connection, d: &Department) -> Result<()> {
+    db.prepare_cached(
+        "INSERT INTO departments (corp_id, department_id, name, parent_id, ord, stopped,
+                                  principal_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (corp_id, department_id) DO UPDATE SET
+             name = excluded.name, parent_id = excluded.parent_id, ord = excluded.ord,
+             stopped = excluded.stopped, principal_id = excluded.principal_id",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            d.corp_id,
+            d.id,
+            d.name,
+            d.parent_id,
+            d.order,
+            d.stopped as i64,
+            d.principal_id,
+            d.created_at
+        ])
+    })
+    .map(drop)
+    .map_err(error)
 }
 
 pub fn create_service_account(db: &Connection, a: &ServiceAccount) -> Result<()> {

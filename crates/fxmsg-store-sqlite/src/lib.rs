@@ -29,8 +29,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cache::CacheMap;
 use fxmsg_api::native::{
-    App, Corp, Credential, Employee, EmployeeStatus, Event, InboxItem, Message, MessageDetail,
-    ServiceAccount,
+    App, Corp, Credential, Department, Employee, EmployeeStatus, Event, InboxItem, Message,
+    MessageDetail, ServiceAccount,
 };
 use fxmsg_store::{
     AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LiveEvent, LogState, MediaRecord,
@@ -325,13 +325,8 @@ impl Store for SqliteStore {
             .map(|record| record.app))
     }
     async fn create_employee(&self, employee: &Employee) -> Result<()> {
-        let employee = employee.clone();
-        let corp = employee.corp_id.clone();
-        let done = self
-            .write(move |c| directory::create_employee(c, &employee))
-            .await;
-        self.caches.directories.invalidate(&corp);
-        done
+        self.write_directory(&employee.corp_id, &[], std::slice::from_ref(employee))
+            .await
     }
     async fn list_employees(&self, corp_id: &str) -> Result<Vec<Employee>> {
         directory::list_employees(&self.reader, corp_id).await
@@ -339,21 +334,39 @@ impl Store for SqliteStore {
     async fn employee(&self, corp_id: &str, id: &str) -> Result<Option<Employee>> {
         directory::employee(&self.reader, corp_id, id).await
     }
-    async fn set_employee_status(
+    async fn write_directory(
         &self,
         corp_id: &str,
-        open_user_id: &str,
-        status: EmployeeStatus,
-    ) -> Result<Option<Employee>> {
-        let (corp, id) = (corp_id.to_owned(), open_user_id.to_owned());
-        let found = self
-            .write(move |c| directory::set_employee_status(c, &corp, &id, status))
+        departments: &[Department],
+        employees: &[Employee],
+    ) -> Result<()> {
+        let (departments, employees) = (departments.to_vec(), employees.to_vec());
+        let done = self
+            .write(move |c| {
+                departments
+                    .iter()
+                    .try_for_each(|d| directory::put_department(c, d))?;
+                employees
+                    .iter()
+                    .try_for_each(|e| directory::put_employee(c, e))
+            })
             .await;
         self.caches.directories.invalidate(&corp_id.to_owned());
-        if !found? {
-            return Ok(None);
-        }
-        directory::employee(&self.reader, corp_id, open_user_id).await
+        done
+    }
+    async fn list_departments(&self, corp_id: &str) -> Result<Vec<Department>> {
+        directory::list_departments(&self.reader, corp_id).await
+    }
+    async fn employees_by_mobile(&self, corp_id: &str, mobile: &str) -> Result<Vec<Employee>> {
+        directory::employees_by_mobile(&self.reader, corp_id, mobile).await
+    }
+    async fn department_members(
+        &self,
+        corp_id: &str,
+        department: i64,
+        fetch_child: bool,
+    ) -> Result<Vec<Employee>> {
+        directory::department_members(&self.reader, corp_id, department, fetch_child).await
     }
     async fn resolve_recipients(
         &self,

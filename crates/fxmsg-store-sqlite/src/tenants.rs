@@ -16,8 +16,11 @@ pub fn create(db: &Connection, tenant: &Tenant) -> Result<()> {
     for account in &tenant.service_accounts {
         directory::create_service_account(db, account)?;
     }
+    for department in &tenant.departments {
+        directory::put_department(db, department)?;
+    }
     for employee in &tenant.employees {
-        directory::create_employee(db, employee)?;
+        directory::put_employee(db, employee)?;
     }
     Ok(())
 }
@@ -48,6 +51,7 @@ pub fn delete_corp(db: &Connection, corp_id: &str) -> Result<Option<Vec<String>>
         "DELETE FROM media WHERE corp_id = ?1",
         "DELETE FROM service_accounts WHERE corp_id = ?1",
         "DELETE FROM employees WHERE corp_id = ?1",
+        "DELETE FROM departments WHERE corp_id = ?1",
         "DELETE FROM apps WHERE corp_id = ?1",
         "DELETE FROM event_watermarks WHERE corp_id = ?1",
         "DELETE FROM corps WHERE corp_id = ?1",

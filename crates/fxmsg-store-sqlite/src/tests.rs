@@ -64,8 +64,8 @@ async fn store() -> (tempfile::TempDir, SqliteStore) {
                 corp_id: corp.into(),
                 name: "e".into(),
                 status: EmployeeStatus::Active,
-                mobile: None,
-                created_at: 0,
+                department_ids: vec![0],
+                ..Employee::default()
             };
             store.create_employee(&e).await.unwrap();
         }
@@ -251,10 +251,9 @@ async fn listings_page_newest_first_with_a_cursor() {
 #[tokio::test]
 async fn recipients_resolve_by_either_id_and_only_when_active() {
     let (_dir, store) = store().await;
-    store
-        .set_employee_status("C1", "UC12", EmployeeStatus::Stopped)
-        .await
-        .unwrap();
+    let mut stopped = store.employee("C1", "UC12").await.unwrap().unwrap();
+    stopped.status = EmployeeStatus::Stopped;
+    store.write_directory("C1", &[], &[stopped]).await.unwrap();
     let ids = ["UC10", "1001", "UC12", "UC20", "nobody"].map(String::from);
     let resolved = store.resolve_recipients("C1", &ids).await.unwrap();
     assert_eq!(
@@ -1233,6 +1232,7 @@ async fn a_tenant_is_created_whole_or_not_at_all() {
             permanent_code_hash: "p".into(),
         }],
         service_accounts: vec![],
+        departments: vec![],
         employees: vec![Employee {
             open_user_id: format!("U{corp}"),
             user_id: "1000".into(),
@@ -1240,7 +1240,7 @@ async fn a_tenant_is_created_whole_or_not_at_all() {
             name: "e".into(),
             status: EmployeeStatus::Active,
             mobile: Some("13800001000".into()),
-            created_at: 0,
+            ..Employee::default()
         }],
     };
     store.create_tenant(&tenant("T1", "t1")).await.unwrap();
@@ -1300,4 +1300,72 @@ async fn a_reset_deletes_messages_and_numbering_goes_on_after_them() {
         .unwrap()
         .0
         .is_empty());
+}
+
+#[tokio::test]
+async fn department_members_follow_the_tree_and_stay_in_their_corp() {
+    let (_dir, store) = store().await;
+    let department = |corp: &str, id: i64, parent: i64| fxmsg_api::native::Department {
+        id,
+        corp_id: corp.into(),
+        name: format!("d{id}"),
+        parent_id: parent,
+        order: 1,
+        ..Default::default()
+    };
+    // 1 → 2 → 3 in C1; C2 has a department 1 of its own.
+    let tree = [
+        department("C1", 1, 0),
+        department("C1", 2, 1),
+        department("C1", 3, 2),
+    ];
+    let mut members = Vec::new();
+    for (n, departments) in [(0, vec![1]), (1, vec![3]), (2, vec![2, 1])] {
+        let mut e = store
+            .employee("C1", &format!("UC1{n}"))
+            .await
+            .unwrap()
+            .unwrap();
+        e.main_department_id = departments[0];
+        e.department_ids = departments;
+        e.mobile = Some("13800000000".into());
+        members.push(e);
+    }
+    store.write_directory("C1", &tree, &members).await.unwrap();
+    store
+        .write_directory("C2", &[department("C2", 1, 0)], &[])
+        .await
+        .unwrap();
+
+    let ids = |list: Vec<Employee>| list.into_iter().map(|e| e.open_user_id).collect::<Vec<_>>();
+    let of = |d, child| store.department_members("C1", d, child);
+    assert_eq!(ids(of(1, false).await.unwrap()), ["UC10", "UC12"]);
+    assert_eq!(ids(of(1, true).await.unwrap()), ["UC10", "UC11", "UC12"]);
+    assert_eq!(ids(of(2, false).await.unwrap()), ["UC12"]);
+    assert_eq!(ids(of(3, true).await.unwrap()), ["UC11"]);
+    assert!(store
+        .department_members("C2", 1, true)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.list_departments("C1").await.unwrap(), tree);
+    let by_mobile = store
+        .employees_by_mobile("C1", "13800000000")
+        .await
+        .unwrap();
+    assert_eq!(ids(by_mobile), ["UC10", "UC11", "UC12"]);
+    assert!(store
+        .employees_by_mobile("C2", "13800000000")
+        .await
+        .unwrap()
+        .is_empty());
+    // A written employee reads back field for field.
+    assert_eq!(
+        store.employee("C1", "UC12").await.unwrap().unwrap(),
+        members[2]
+    );
+
+    store.delete_corp("C1").await.unwrap();
+    assert!(store.list_departments("C1").await.unwrap().is_empty());
+    assert_eq!(store.list_departments("C2").await.unwrap().len(), 1);
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use fxmsg_api::native::{
-    App, Corp, Credential, Employee, EmployeeStatus, Event, EventKind, InboxItem, Message,
+    App, Corp, Credential, Department, Employee, Event, EventKind, InboxItem, Message,
     MessageDetail, ServiceAccount,
 };
 use tokio::sync::broadcast;
@@ -65,6 +65,8 @@ pub struct Tenant {
     pub apps: Vec<AppRecord>,
     /// Its service accounts.
     pub service_accounts: Vec<ServiceAccount>,
+    /// Its departments (not `0`, which every corp has without a row).
+    pub departments: Vec<Department>,
     /// Its employees.
     pub employees: Vec<Employee>,
 }
@@ -433,13 +435,28 @@ pub trait Store: Send + Sync + 'static {
     async fn list_employees(&self, corp_id: &str) -> Result<Vec<Employee>>;
     /// An employee by `FSUID_…` or employee number.
     async fn employee(&self, corp_id: &str, id: &str) -> Result<Option<Employee>>;
-    /// Changes an employee's status; `None` if there is no such employee in the corp.
-    async fn set_employee_status(
+    /// Writes departments and employees of one corp in one transaction, all or none: each is
+    /// inserted, or replaces the corp's row with its id (a department's id, an employee's
+    /// `FSUID_…`). The caller has checked them against each other; `Conflict` if an employee
+    /// number belongs to another employee of the corp.
+    async fn write_directory(
         &self,
         corp_id: &str,
-        open_user_id: &str,
-        status: EmployeeStatus,
-    ) -> Result<Option<Employee>>;
+        departments: &[Department],
+        employees: &[Employee],
+    ) -> Result<()>;
+    /// A corp's departments by id; department `0`, the corp itself, has no row and is not listed.
+    async fn list_departments(&self, corp_id: &str) -> Result<Vec<Department>>;
+    /// The corp's employees with this mobile number, by employee number.
+    async fn employees_by_mobile(&self, corp_id: &str, mobile: &str) -> Result<Vec<Employee>>;
+    /// Employees in `department`, as main or attaching department, and with `fetch_child` in
+    /// any department below it; by employee number.
+    async fn department_members(
+        &self,
+        corp_id: &str,
+        department: i64,
+        fetch_child: bool,
+    ) -> Result<Vec<Employee>>;
     /// Maps each requested id (`FSUID_…` or employee number) to the active employee's `FSUID_…`, or
     /// `None` when it is not an active employee of the corp. Same order as `ids`.
     async fn resolve_recipients(

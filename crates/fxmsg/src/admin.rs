@@ -2,14 +2,17 @@
 
 use std::process::ExitCode;
 
-use fxmsg_api::native::{ClockChange, EmployeeStatus, NewFault, NewSandbox, SandboxEmployees};
+use fxmsg_api::native::{
+    ClockChange, DepartmentPatch, EmployeeStatus, NewDepartment, NewEmployee, NewFault, NewSandbox,
+    SandboxEmployees,
+};
 use fxmsg_client::admin::AdminClient;
 use fxmsg_client::Error;
 use serde_json::Value;
 
 use crate::cli::{
     AdminArgs, AdminCommand, AdminConnection, AppCommand, ClockCommand, CorpCommand,
-    EmployeeCommand, FaultCommand, SandboxCommand, ServiceCommand,
+    DepartmentCommand, EmployeeCommand, FaultCommand, SandboxCommand, ServiceCommand,
 };
 use crate::exit;
 
@@ -75,7 +78,75 @@ async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error>
             corp,
             name,
             user_id,
-        }) => json(c.create_employee(&corp, &name, user_id.as_deref()).await?),
+            mobile,
+            departments,
+            position,
+        }) => {
+            let new = NewEmployee {
+                name,
+                user_id,
+                mobile,
+                position,
+                department_ids: departments,
+                ..NewEmployee::default()
+            };
+            json(c.add_employee(&corp, &new).await?)
+        }
+        AdminCommand::Department(DepartmentCommand::Create {
+            corp,
+            name,
+            id,
+            parent,
+            order,
+        }) => {
+            let new = NewDepartment {
+                id,
+                name,
+                parent_id: parent,
+                order,
+                ..NewDepartment::default()
+            };
+            json(c.create_department(&corp, &new).await?)
+        }
+        AdminCommand::Department(DepartmentCommand::List { corp }) => {
+            json(c.list_departments(&corp).await?)
+        }
+        AdminCommand::Department(DepartmentCommand::Update {
+            corp,
+            id,
+            name,
+            parent,
+            order,
+            stop,
+            restart,
+        }) => {
+            let patch = DepartmentPatch {
+                name,
+                parent_id: parent,
+                order,
+                stopped: (stop || restart).then_some(stop),
+                ..DepartmentPatch::default()
+            };
+            json(c.update_department(&corp, id, &patch).await?)
+        }
+        AdminCommand::Import { corp, file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Error::Config(format!("{}: {e}", file.display())))?;
+            let csv = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            json(c.import_directory_text(&corp, text, csv).await?)
+        }
+        AdminCommand::Export { corp, csv: true } => {
+            Ok(Value::String(c.export_directory_csv(&corp).await?))
+        }
+        // The file itself, with or without --json: what `import` reads back.
+        AdminCommand::Export { corp, csv: false } => {
+            let file = c.export_directory(&corp).await?;
+            let text =
+                serde_json::to_string_pretty(&file).map_err(|e| Error::Decode(e.to_string()))?;
+            Ok(Value::String(text + "\n"))
+        }
         AdminCommand::Employee(EmployeeCommand::List { corp }) => {
             json(c.list_employees(&corp).await?)
         }
@@ -119,6 +190,7 @@ async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error>
                 name,
                 ea,
                 employees: Some(SandboxEmployees::Count(employees)),
+                ..NewSandbox::default()
             };
             json(c.create_sandbox(&new).await?)
         }
@@ -155,6 +227,10 @@ async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error>
 
 /// Text output: one `key: value` block per record, blank line between records.
 pub fn print(value: &Value, as_json: bool) {
+    if let Value::String(text) = value {
+        print!("{text}");
+        return;
+    }
     if as_json {
         println!(
             "{}",

@@ -1,4 +1,4 @@
-//! `fxmsg media …`, `fxmsg revoke` and `fxmsg token`.
+//! `fxmsg media …`, `fxmsg revoke`, `fxmsg token`, `fxmsg users` and `fxmsg departments`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +9,9 @@ use fxmsg_client::{Client, MediaKind};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
-use crate::cli::{MediaArgs, MediaCommand, RevokeArgs, TokenArgs, UploadKind};
+use crate::cli::{
+    DepartmentsArgs, MediaArgs, MediaCommand, RevokeArgs, TokenArgs, UploadKind, UsersArgs,
+};
 use crate::connection::{finish, Failure};
 
 /// Uploads running at once.
@@ -152,4 +154,91 @@ pub async fn token(args: TokenArgs) -> ExitCode {
     }
     .await;
     finish(result, json)
+}
+
+/// `fxmsg users`: the address book's employees, one line each (`--json`: the platform's
+/// fields, as a list).
+pub async fn users(args: UsersArgs) -> ExitCode {
+    let json = args.output.json;
+    let result = async {
+        let client = args.connection.client()?;
+        let users = match (&args.mobile, &args.user) {
+            (Some(mobile), _) => client.users_by_mobile(mobile).await?,
+            (None, Some(user)) => vec![client.user(user).await?],
+            (None, None) => match args.department {
+                Some(department) => {
+                    client
+                        .department_users(department, args.fetch_child)
+                        .await?
+                }
+                None => client.department_users(0, true).await?,
+            },
+        };
+        let text = users
+            .iter()
+            .map(|u| {
+                let departments = u
+                    .department_ids
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let stopped = if u.is_stop { "  (stopped)" } else { "" };
+                format!(
+                    "{}  {:>6}  {}  [{departments}]{}{stopped}",
+                    u.open_user_id,
+                    u.employee_number,
+                    u.name,
+                    u.mobile
+                        .as_deref()
+                        .map(|m| format!("  {m}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok((json!(users), text))
+    }
+    .await;
+    finish(result, json)
+}
+
+/// `fxmsg departments`: the tree, each department under its parent.
+pub async fn departments(args: DepartmentsArgs) -> ExitCode {
+    let json = args.output.json;
+    let result = async {
+        let departments = args.connection.client()?.departments().await?;
+        let mut lines = Vec::new();
+        tree(&departments, 0, 0, &mut lines);
+        Ok((json!(departments), lines.join("\n")))
+    }
+    .await;
+    finish(result, json)
+}
+
+/// Lines for `id` and, indented, everything below it, siblings by order.
+fn tree(
+    all: &[fxmsg_client::addressbook::DepartmentInfo],
+    id: i64,
+    depth: usize,
+    lines: &mut Vec<String>,
+) {
+    let Some(d) = all.iter().find(|d| d.id == id) else {
+        return;
+    };
+    let stopped = if d.is_stop { "  (stopped)" } else { "" };
+    lines.push(format!(
+        "{}{:>4}  {}{stopped}",
+        "  ".repeat(depth),
+        d.id,
+        d.name
+    ));
+    let mut children: Vec<_> = all
+        .iter()
+        .filter(|c| c.parent_id == id && c.id != id)
+        .collect();
+    children.sort_by_key(|c| (c.order, c.id));
+    for child in children {
+        tree(all, child.id, depth + 1, lines);
+    }
 }

@@ -88,6 +88,19 @@ pub enum Command {
     #[command(after_help = "Examples:
   fxmsg revoke --service FSAID_… MESSAGE_ID")]
     Revoke(RevokeArgs),
+    /// Look employees up in the corp's address book, as integrations do before they send.
+    #[command(after_help = "Examples:
+  fxmsg users                                   everyone (department 0 and all below it)
+  fxmsg users --mobile 13800001000              who has this mobile number
+  fxmsg users --department 1                    department 1's own employees
+  fxmsg users --department 1 --fetch-child      and those of every department below it
+  fxmsg users --user FSUID_… --json")]
+    Users(UsersArgs),
+    /// List the corp's departments.
+    #[command(after_help = "Examples:
+  fxmsg departments
+  fxmsg departments --json")]
+    Departments(DepartmentsArgs),
     /// Print a current access token.
     #[command(after_help = "Examples:
   fxmsg token
@@ -342,6 +355,41 @@ pub struct RevokeArgs {
     pub message_id: String,
 }
 
+/// `fxmsg users`.
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    /// Server and credentials.
+    #[command(flatten)]
+    pub connection: Connection,
+    /// Output.
+    #[command(flatten)]
+    pub output: Output,
+    /// The employees with this mobile number (`/cgi/user/getByMobile`).
+    #[arg(long, conflicts_with_all = ["user", "department", "fetch_child"])]
+    pub mobile: Option<String>,
+    /// One employee by FSUID_… (`/cgi/user/get`).
+    #[arg(long, conflicts_with_all = ["department", "fetch_child"])]
+    pub user: Option<String>,
+    /// A department's employees (`/cgi/user/list`); everyone when neither this nor
+    /// --mobile or --user is given.
+    #[arg(long)]
+    pub department: Option<i64>,
+    /// With --department: also the employees of every department below it.
+    #[arg(long)]
+    pub fetch_child: bool,
+}
+
+/// `fxmsg departments`.
+#[derive(Debug, Args)]
+pub struct DepartmentsArgs {
+    /// Server and credentials.
+    #[command(flatten)]
+    pub connection: Connection,
+    /// Output.
+    #[command(flatten)]
+    pub output: Output,
+}
+
 /// `fxmsg token`.
 #[derive(Debug, Args)]
 pub struct TokenArgs {
@@ -441,6 +489,39 @@ pub enum AdminCommand {
   fxmsg admin service list --corp FSCID_…"
     )]
     Service(ServiceCommand),
+    /// Departments of a corp's address book.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  fxmsg admin department create --corp FSCID_… --name Sales
+  fxmsg admin department create --corp FSCID_… --name \"Sales East\" --parent 1
+  fxmsg admin department update --corp FSCID_… 2 --stop"
+    )]
+    Department(DepartmentCommand),
+    /// Load a whole address book from a JSON or CSV file (as `export` writes it): departments
+    /// by id, employees by number; all or nothing, and a second run changes nothing.
+    #[command(after_help = "Examples:
+  fxmsg admin import --corp FSCID_… directory.json
+  fxmsg admin import --corp FSCID_… people.csv")]
+    Import {
+        /// Corp id.
+        #[arg(long)]
+        corp: String,
+        /// The file: CSV if its name ends in .csv, else JSON.
+        file: std::path::PathBuf,
+    },
+    /// Write a corp's whole address book as JSON (or CSV), as `import` reads it.
+    #[command(after_help = "Examples:
+  fxmsg admin export --corp FSCID_… > directory.json
+  fxmsg admin export --corp FSCID_… --csv > people.csv")]
+    Export {
+        /// Corp id.
+        #[arg(long)]
+        corp: String,
+        /// CSV instead of JSON.
+        #[arg(long)]
+        csv: bool,
+    },
     /// Throwaway tenants for tests: a corp with an app, a service account and employees.
     #[command(
         subcommand,
@@ -479,6 +560,66 @@ pub enum AdminCommand {
   fxmsg admin fault clear"
     )]
     Fault(FaultCommand),
+}
+
+/// `fxmsg admin department …`
+#[derive(Debug, Subcommand)]
+pub enum DepartmentCommand {
+    /// Create a department.
+    #[command(after_help = "Examples:
+  fxmsg admin department create --corp FSCID_… --name Sales                 next free id
+  fxmsg admin department create --corp FSCID_… --name Platform --id 40 --parent 3")]
+    Create {
+        /// Corp id.
+        #[arg(long)]
+        corp: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Id, 1..=2147483647; the next free one when omitted.
+        #[arg(long)]
+        id: Option<i64>,
+        /// Parent department; 0, the corp itself, when omitted.
+        #[arg(long, default_value_t = 0)]
+        parent: i64,
+        /// Position among its siblings; after the last when omitted.
+        #[arg(long)]
+        order: Option<i64>,
+    },
+    /// List a corp's departments.
+    #[command(after_help = "Examples:
+  fxmsg admin department list --corp FSCID_…")]
+    List {
+        /// Corp id.
+        #[arg(long)]
+        corp: String,
+    },
+    /// Rename, move, reorder, stop or restart a department.
+    #[command(after_help = "Examples:
+  fxmsg admin department update --corp FSCID_… 2 --name \"Sales North\" --parent 1
+  fxmsg admin department update --corp FSCID_… 2 --stop")]
+    Update {
+        /// Corp id.
+        #[arg(long)]
+        corp: String,
+        /// The department's id.
+        id: i64,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New parent.
+        #[arg(long)]
+        parent: Option<i64>,
+        /// New position among its siblings.
+        #[arg(long)]
+        order: Option<i64>,
+        /// Stop it (stays listed with isStop).
+        #[arg(long, conflicts_with = "restart")]
+        stop: bool,
+        /// Restart a stopped one.
+        #[arg(long)]
+        restart: bool,
+    },
 }
 
 /// `fxmsg admin sandbox …`
@@ -642,6 +783,15 @@ pub enum EmployeeCommand {
         /// Employee number; the next free one from 1000 when omitted.
         #[arg(long)]
         user_id: Option<String>,
+        /// Mobile number.
+        #[arg(long)]
+        mobile: Option<String>,
+        /// Department id (repeat for more; the first is the main one).
+        #[arg(long = "department")]
+        departments: Vec<i64>,
+        /// Job title.
+        #[arg(long)]
+        position: Option<String>,
     },
     /// List a corp's employees.
     #[command(after_help = "Examples:

@@ -50,6 +50,8 @@ fn main() -> ExitCode {
             Command::Media(args) => calls::media(args).await,
             Command::Revoke(args) => calls::revoke(args).await,
             Command::Token(args) => calls::token(args).await,
+            Command::Users(args) => calls::users(args).await,
+            Command::Departments(args) => calls::departments(args).await,
             Command::Events(args) => watch::events(args).await,
             Command::Wait(args) => watch::wait(args).await,
             Command::Completions { .. } => unreachable!("handled before the runtime starts"),

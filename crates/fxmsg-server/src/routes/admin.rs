@@ -8,8 +8,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::Json;
 use fxmsg_api::native::{
-    App, AppCredentials, AppPatch, Corp, Employee, EmployeePatch, NewApp, NewCorp, NewEmployee,
-    NewServiceAccount, ServiceAccount,
+    App, AppCredentials, AppPatch, Corp, Employee, NewApp, NewCorp, NewServiceAccount,
+    ServiceAccount,
 };
 use serde::de::DeserializeOwned;
 
@@ -88,7 +88,7 @@ pub(crate) async fn existing_employee(
         .ok_or_else(|| missing_employee(corp_id, employee))
 }
 
-fn missing_employee(corp_id: &str, employee: &str) -> NativeError {
+pub(crate) fn missing_employee(corp_id: &str, employee: &str) -> NativeError {
     NativeError::not_found(format!("no employee {employee} in corp {corp_id}"))
 }
 
@@ -169,19 +169,6 @@ pub async fn update_app(
         .ok_or_else(|| NativeError::not_found(format!("no app {app_id} in corp {corp_id}")))
 }
 
-/// `POST /api/v1/corps/{corpId}/employees`
-#[utoipa::path(post, path = "/corps/{corp_id}/employees", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…")), request_body = fxmsg_api::native::NewEmployee,
-    responses((status = 201, body = fxmsg_api::native::Employee), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError), (status = 409, description = "Taken", body = fxmsg_api::native::ApiError)))]
-pub async fn create_employee(
-    State(state): State<AppState>,
-    Path(corp_id): Path<String>,
-    NativeJson(new): NativeJson<NewEmployee>,
-) -> Result<(StatusCode, Json<Employee>), NativeError> {
-    let employee =
-        directory::create_employee(state.store.as_ref(), &corp_id, &new, state.now()).await?;
-    Ok((StatusCode::CREATED, Json(employee)))
-}
-
 /// `GET /api/v1/corps/{corpId}/employees`
 #[utoipa::path(get, path = "/corps/{corp_id}/employees", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…")),
     responses((status = 200, body = Vec<fxmsg_api::native::Employee>), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
@@ -191,25 +178,6 @@ pub async fn list_employees(
 ) -> Result<Json<Vec<Employee>>, NativeError> {
     existing_corp(&state, &corp_id).await?;
     Ok(Json(state.store.list_employees(&corp_id).await?))
-}
-
-/// `PATCH /api/v1/corps/{corpId}/employees/{employee}`: activate or stop; `employee` is an
-/// `FSUID_…` or an employee number, as everywhere else.
-#[utoipa::path(patch, path = "/corps/{corp_id}/employees/{employee}", tag = "admin", params(("corp_id" = String, Path, description = "FSCID_…"), ("employee" = String, Path, description = "FSUID_… or an employee number")), request_body = fxmsg_api::native::EmployeePatch,
-    responses((status = 200, body = fxmsg_api::native::Employee), (status = 400, description = "A bad query or body", body = fxmsg_api::native::ApiError), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError), (status = 404, description = "Not found (a foreign id is a missing one)", body = fxmsg_api::native::ApiError)))]
-pub async fn update_employee(
-    State(state): State<AppState>,
-    Path((corp_id, employee)): Path<(String, String)>,
-    NativeJson(patch): NativeJson<EmployeePatch>,
-) -> Result<Json<Employee>, NativeError> {
-    let found = existing_employee(&state, &corp_id, &employee).await?;
-    let updated = state
-        .store
-        .set_employee_status(&corp_id, &found.open_user_id, patch.status)
-        .await?;
-    updated
-        .map(Json)
-        .ok_or_else(|| missing_employee(&corp_id, &employee))
 }
 
 /// `POST /api/v1/corps/{corpId}/service-accounts`

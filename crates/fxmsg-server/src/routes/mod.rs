@@ -1,7 +1,9 @@
 //! The one route table. Handlers are thin: extract, call the store or media, map to `fxmsg-api`.
 
 pub mod access;
+pub mod addressbook;
 pub mod admin;
+pub mod directory;
 pub mod events;
 pub mod health;
 pub mod inbox;
@@ -53,6 +55,12 @@ fn compat() -> OpenApiRouter<AppState> {
         .routes(routes!(media::upload_media))
         .routes(routes!(media::download_media))
         .routes(routes!(media::delete_media))
+        .routes(routes!(addressbook::department_list))
+        .routes(routes!(addressbook::department_detail))
+        .routes(routes!(addressbook::user_get))
+        .routes(routes!(addressbook::user_by_mobile))
+        .routes(routes!(addressbook::user_simple_list))
+        .routes(routes!(addressbook::user_list))
 }
 
 /// The paths of the Fxiaoke-compatible routes, so that fault planning can tell a real path from a
@@ -152,8 +160,14 @@ fn documented(state: AppState, request_timeout: Duration) -> OpenApiRouter<AppSt
         .routes(routes!(admin::get_corp))
         .routes(routes!(admin::create_app, admin::list_apps))
         .routes(routes!(admin::update_app))
-        .routes(routes!(admin::create_employee, admin::list_employees))
-        .routes(routes!(admin::update_employee))
+        .routes(routes!(directory::create_employee, admin::list_employees))
+        .routes(routes!(directory::update_employee))
+        .routes(routes!(
+            directory::create_department,
+            directory::list_departments
+        ))
+        .routes(routes!(directory::update_department))
+        .routes(routes!(directory::export_directory))
         .routes(routes!(inspect::get_inbox))
         .routes(routes!(
             admin::create_service_account,
@@ -178,6 +192,16 @@ fn documented(state: AppState, request_timeout: Duration) -> OpenApiRouter<AppSt
                 .layer(from_fn_with_state(state.clone(), metrics::record_requests))
                 .layer(from_fn_with_state(state.clone(), admin::require_admin))
                 .layer(DefaultBodyLimit::max(64 * 1024)),
+        );
+    // A whole address book is larger than any other admin body.
+    let import = OpenApiRouter::new()
+        .routes(routes!(directory::import_directory))
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(timeout())
+                .layer(from_fn_with_state(state.clone(), metrics::record_requests))
+                .layer(from_fn_with_state(state.clone(), admin::require_admin))
+                .layer(DefaultBodyLimit::max(directory::MAX_IMPORT_BYTES)),
         );
     // Long-lived admin routes: the same stack without the request timeout.
     let native_streams = OpenApiRouter::new()
@@ -222,6 +246,7 @@ fn documented(state: AppState, request_timeout: Duration) -> OpenApiRouter<AppSt
         );
 
     let api = native
+        .merge(import)
         .merge(native_streams)
         .merge(employee)
         .merge(employee_streams);

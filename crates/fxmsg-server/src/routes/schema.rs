@@ -121,3 +121,65 @@ pub struct UploadQuery {
     #[param(rename = "type")]
     pub kind: Option<String>,
 }
+
+/// `POST /cgi/department/list`: only the credentials.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CorpRequest {
+    /// Legacy auth: the corp token.
+    pub corp_access_token: Option<String>,
+    /// Legacy auth: `FSCID_…`.
+    pub corp_id: Option<String>,
+}
+
+/// `POST /cgi/department/detail`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct DepartmentRequest {
+    /// Legacy auth: the corp token.
+    pub corp_access_token: Option<String>,
+    /// Legacy auth: `FSCID_…`.
+    pub corp_id: Option<String>,
+    /// `0..=2147483647`; `0` is the corp itself.
+    pub department_id: i64,
+}
+
+/// `POST /cgi/user/simpleList` and `/cgi/user/list`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct DepartmentMembersRequest {
+    /// Legacy auth: the corp token.
+    pub corp_access_token: Option<String>,
+    /// Legacy auth: `FSCID_…`.
+    pub corp_id: Option<String>,
+    /// `0..=2147483647`; `0` is the corp itself.
+    pub department_id: i64,
+    /// Also the employees of every department below it.
+    pub fetch_child: Option<bool>,
+}
+
+/// `POST /cgi/user/get`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct UserRequest {
+    /// Legacy auth: the corp token.
+    pub corp_access_token: Option<String>,
+    /// Legacy auth: `FSCID_…`.
+    pub corp_id: Option<String>,
+    /// `FSUID_…`.
+    pub open_user_id: String,
+    /// Add `mainDepartmentId` and `attachingDepartmentIds`.
+    pub show_department_ids_detail: Option<bool>,
+}
+
+/// `POST /cgi/user/getByMobile`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct MobileRequest {
+    /// Legacy auth: the corp token.
+    pub corp_access_token: Option<String>,
+    /// Legacy auth: `FSCID_…`.
+    pub corp_id: Option<String>,
+    /// The mobile number, as stored.
+    pub mobile: String,
+}

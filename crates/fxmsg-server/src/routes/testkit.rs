@@ -36,6 +36,7 @@ pub async fn create_sandbox(
         app: "Sandbox App",
         service_account: "Sandbox Notices",
         employees: directory::sandbox_employees(new.employees)?,
+        departments: new.departments,
     };
     let sandbox = directory::create_tenant(state.store.as_ref(), plan, state.now()).await?;
     Ok((StatusCode::CREATED, Json(sandbox)))

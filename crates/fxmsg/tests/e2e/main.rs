@@ -3,6 +3,7 @@
 
 mod support;
 
+mod addressbook;
 mod auth;
 mod browser;
 mod cli;

@@ -212,14 +212,16 @@ async fn sandbox_requests_are_checked_at_their_limits_and_create_nothing_when_re
                     name: "Ann".into(),
                     user_id: Some("7".into()),
                     mobile: None,
+                    ..Default::default()
                 },
                 fxmsg_client::native::NewEmployee {
                     name: "Bo".into(),
                     user_id: Some("7".into()),
                     mobile: None,
+                    ..Default::default()
                 },
             ])),
-            "employees[1].userId: 7 is given twice",
+            "employees[1].userId: employee number 7 is given twice",
         ),
         (
             with(SandboxEmployees::List(vec![
@@ -227,6 +229,7 @@ async fn sandbox_requests_are_checked_at_their_limits_and_create_nothing_when_re
                     name: "Ann".into(),
                     user_id: None,
                     mobile: Some("call me".into()),
+                    ..Default::default()
                 },
             ])),
             "employees[0].mobile: must be",
@@ -254,6 +257,7 @@ async fn sandbox_requests_are_checked_at_their_limits_and_create_nothing_when_re
                 name: "Ann".into(),
                 user_id: Some("2001".into()),
                 mobile: Some("+86 138".replace(' ', "-")),
+                ..Default::default()
             },
             fxmsg_client::native::NewEmployee {
                 name: "Bo".into(),
@@ -536,7 +540,7 @@ async fn delays_proxy_statuses_and_cuts_act_as_a_failing_gateway_does() {
     let e = server
         .admin
         .add_fault(&NewFault {
-            path: "/cgi/user/getByMobile".into(),
+            path: "/cgi/crm/v2/data/query".into(),
             ..send.clone()
         })
         .await

@@ -1,21 +1,25 @@
 //! Creating corps, apps, employees and service accounts: used by the admin API and by the first
-//! start's demo bootstrap, so both create exactly the same records.
+//! start's demo bootstrap, so both create exactly the same records. The address book
+//! (departments, employees' fields) changes only through [`book::Book::apply`].
+
+pub mod book;
+pub mod file;
 
 use fxmsg_api::native::{
-    App, AppCredentials, Corp, Employee, EmployeeStatus, NewEmployee, Sandbox, SandboxEmployees,
-    ServiceAccount,
+    App, AppCredentials, Corp, Department, DirectoryFile, NewDepartment, NewEmployee, Sandbox,
+    SandboxEmployees, ServiceAccount,
 };
 use fxmsg_store::{AppRecord, Store, StoreError, Tenant};
 
 use crate::error::NativeError;
-use crate::secrets::{
-    new_app_id, new_app_secret, new_corp_id, new_open_user_id, new_permanent_code, sha256_hex,
-};
+use crate::secrets::{new_app_id, new_app_secret, new_corp_id, new_permanent_code, sha256_hex};
+use crate::state::AppState;
+use book::{Book, Plan, Problem};
 
 /// Longest display name, in characters.
 const MAX_NAME_CHARS: usize = 100;
 
-fn check_name(name: &str) -> Result<String, NativeError> {
+pub(crate) fn check_name(name: &str) -> Result<String, NativeError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(NativeError::bad_request(format!(
@@ -108,7 +112,7 @@ pub async fn create_app(
     Ok(credentials)
 }
 
-fn check_user_id(user_id: &str) -> Result<String, NativeError> {
+pub(crate) fn check_user_id(user_id: &str) -> Result<String, NativeError> {
     let id = user_id.trim();
     if (1..=64).contains(&id.len())
         && !id.starts_with("FSUID_")
@@ -122,7 +126,7 @@ fn check_user_id(user_id: &str) -> Result<String, NativeError> {
     }
 }
 
-fn check_mobile(mobile: &str) -> Result<String, NativeError> {
+pub(crate) fn check_mobile(mobile: &str) -> Result<String, NativeError> {
     let mobile = mobile.trim();
     let digits = mobile.strip_prefix('+').unwrap_or(mobile);
     if (5..=20).contains(&mobile.len()) && digits.chars().all(|c| c.is_ascii_digit() || c == '-') {
@@ -134,59 +138,96 @@ fn check_mobile(mobile: &str) -> Result<String, NativeError> {
     }
 }
 
-fn employee_record(
-    corp_id: &str,
-    new: &NewEmployee,
-    user_id: String,
-    now: i64,
-) -> Result<Employee, NativeError> {
-    Ok(Employee {
-        open_user_id: new_open_user_id(),
-        user_id,
-        corp_id: corp_id.into(),
-        name: check_name(&new.name)?,
-        status: EmployeeStatus::Active,
-        mobile: new.mobile.as_deref().map(check_mobile).transpose()?,
-        created_at: now,
-    })
+/// Why a change of the address book was refused.
+#[derive(Debug)]
+pub enum Refused {
+    /// The records do not fit: every problem, in file order.
+    Problems(Vec<Problem>),
+    /// Anything else (a missing corp, the store).
+    Error(NativeError),
 }
 
-fn number_taken(corp_id: &str, user_id: &str) -> NativeError {
-    NativeError::conflict(format!(
-        "userId: employee number {user_id} is taken in corp {corp_id}"
-    ))
-}
-
-/// Creates an active employee; without a `user_id` the next free number from 1000 is used.
-pub async fn create_employee(
-    store: &dyn Store,
-    corp_id: &str,
-    new: &NewEmployee,
-    now: i64,
-) -> Result<Employee, NativeError> {
-    let user_id = match new.user_id.as_deref() {
-        Some(id) => check_user_id(id)?,
-        None => {
-            let taken = store.list_employees(corp_id).await?;
-            next_number(taken.iter().map(|e| e.user_id.as_str())).to_string()
-        }
-    };
-    if store.corp(corp_id).await?.is_none() {
-        return Err(NativeError::not_found(format!("no corp {corp_id}")));
+impl From<NativeError> for Refused {
+    fn from(e: NativeError) -> Self {
+        Refused::Error(e)
     }
-    let employee = employee_record(corp_id, new, user_id, now)?;
-    store
-        .create_employee(&employee)
+}
+
+impl From<StoreError> for Refused {
+    fn from(e: StoreError) -> Self {
+        Refused::Error(e.into())
+    }
+}
+
+impl Refused {
+    /// The error a single-record route answers: its problems, without their record.
+    pub fn into_error(self) -> NativeError {
+        match self {
+            Refused::Problems(problems) => NativeError::bad_request(
+                problems
+                    .iter()
+                    .map(|p| p.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Refused::Error(e) => e,
+        }
+    }
+}
+
+/// Changes the corp's address book: `make` sees the book as stored and returns the records to
+/// apply (see [`Book::apply`]); what changed is written in one transaction. Address-book writes
+/// run one at a time, so each is checked against the state it changes.
+pub async fn change_book(
+    state: &AppState,
+    corp_id: &str,
+    keyed: bool,
+    make: impl FnOnce(&Book) -> Result<DirectoryFile, NativeError>,
+) -> Result<Plan, Refused> {
+    let _one_at_a_time = state.directory_writes.lock().await;
+    if state.store.corp(corp_id).await?.is_none() {
+        return Err(NativeError::not_found(format!("no corp {corp_id}")).into());
+    }
+    let mut book = Book::load(state.store.as_ref(), corp_id).await?;
+    let file = make(&book)?;
+    let plan = book
+        .apply(&file, keyed, state.now())
+        .map_err(Refused::Problems)?;
+    state
+        .store
+        .write_directory(corp_id, &plan.departments, &plan.employees)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => number_taken(corp_id, &employee.user_id),
+            StoreError::Conflict(m) => NativeError::conflict(m),
             other => other.into(),
         })?;
-    Ok(employee)
+    Ok(plan)
+}
+
+/// The corp's departments as the platform lists them: `0`, the corp itself, first.
+pub fn with_root(
+    corp: &Corp,
+    departments: impl IntoIterator<Item = Department>,
+) -> Vec<Department> {
+    std::iter::once(root(corp)).chain(departments).collect()
+}
+
+/// Department `0`: the corp itself.
+pub fn root(corp: &Corp) -> Department {
+    Department {
+        id: 0,
+        corp_id: corp.corp_id.clone(),
+        name: corp.name.clone(),
+        parent_id: 0,
+        order: 1,
+        stopped: false,
+        principal_id: None,
+        created_at: corp.created_at,
+    }
 }
 
 /// The next free employee number: one above the highest numeric one, from 1000.
-fn next_number<'a>(taken: impl Iterator<Item = &'a str>) -> u64 {
+pub(crate) fn next_number<'a>(taken: impl Iterator<Item = &'a str>) -> u64 {
     taken
         .filter_map(|id| id.parse::<u64>().ok())
         .max()
@@ -213,6 +254,8 @@ pub struct TenantPlan<'a> {
     /// Employees; a missing number is the next free one, a missing mobile (in sandboxes) is
     /// `138` and the number.
     pub employees: Vec<NewEmployee>,
+    /// The address book's departments.
+    pub departments: Vec<NewDepartment>,
 }
 
 /// Creates a corp with one app, one service account and its employees in one transaction, and
@@ -231,40 +274,44 @@ pub async fn create_tenant(
     let corp = corp_record(plan.name, plan.ea, plan.sandbox, now)?;
     let (app_record, app) = app_record(&corp.corp_id, plan.app, now)?;
     let service_account = service_account_record(&corp.corp_id, plan.service_account, now)?;
-    let given = plan
-        .employees
-        .iter()
-        .filter_map(|e| e.user_id.as_deref())
-        .map(check_user_id)
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut next = next_number(given.iter().map(String::as_str));
-    let mut employees = Vec::with_capacity(plan.employees.len());
-    for (at, new) in plan.employees.iter().enumerate() {
-        let user_id = match &new.user_id {
-            Some(id) => check_user_id(id)?,
-            None => {
-                let id = next;
+    let mut employees = plan.employees;
+    if plan.sandbox {
+        // Generated mobiles follow the numbers, so they are known before the book assigns them.
+        let given = employees
+            .iter()
+            .filter_map(|e| e.user_id.clone())
+            .collect::<Vec<_>>();
+        let mut next = next_number(given.iter().map(String::as_str));
+        for e in employees.iter_mut() {
+            let number = e.user_id.clone().unwrap_or_else(|| {
                 next += 1;
-                id.to_string()
-            }
-        };
-        if employees.iter().any(|e: &Employee| e.user_id == user_id) {
-            return Err(NativeError::bad_request(format!(
-                "employees[{at}].userId: {user_id} is given twice"
-            )));
+                (next - 1).to_string()
+            });
+            e.mobile.get_or_insert_with(|| format!("138{number:0>8}"));
+            e.user_id = Some(number);
         }
-        let mut new = new.clone();
-        if plan.sandbox && new.mobile.is_none() {
-            new.mobile = Some(format!("138{user_id:0>8}"));
-        }
-        let employee = employee_record(&corp.corp_id, &new, user_id, now)
-            .map_err(|e| NativeError::bad_request(format!("employees[{at}].{}", e.message)))?;
-        employees.push(employee);
     }
+    let file = DirectoryFile {
+        departments: plan.departments,
+        employees,
+    };
+    let placed = Book::empty(&corp.corp_id)
+        .apply(&file, false, now)
+        .map_err(|problems| {
+            NativeError::bad_request(
+                problems
+                    .iter()
+                    .map(|p| format!("{}.{}", p.record, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+    let employees = placed.placed_employees;
     let tenant = Tenant {
         corp: corp.clone(),
         apps: vec![app_record],
         service_accounts: vec![service_account.clone()],
+        departments: placed.placed_departments.clone(),
         employees: employees.clone(),
     };
     store.create_tenant(&tenant).await.map_err(|e| match e {
@@ -272,6 +319,7 @@ pub async fn create_tenant(
         other => other.into(),
     })?;
     Ok(Sandbox {
+        departments: with_root(&corp, placed.placed_departments),
         corp,
         app,
         service_account,
