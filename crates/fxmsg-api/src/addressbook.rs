@@ -13,6 +13,7 @@ use crate::native::{Department, Employee, EmployeeStatus};
 #[serde(rename_all = "camelCase")]
 pub struct DepartmentInfo {
     /// Department id; `0` is the corp itself.
+    #[serde(default)]
     pub id: i64,
     /// Name.
     #[serde(default)]

@@ -193,6 +193,7 @@ fn patched(mut record: NewEmployee, patch: EmployeePatch) -> NewEmployee {
 
 /// `?format=` of an export.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `json` (default) or `csv`.
     pub format: Option<String>,

@@ -477,3 +477,126 @@ async fn employee_tokens_and_login_links_on_the_command_line() {
         "{again:?}"
     );
 }
+
+/// Runs `fxmsg ARGS` with the admin token in the environment.
+async fn fxmsg_admin(server: &TestServer, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_fxmsg"))
+        .args(args)
+        .env("FXMSG_URL", &server.url)
+        .env("FXMSG_ADMIN_TOKEN", crate::support::ADMIN_TOKEN)
+        .env("XDG_CONFIG_HOME", &server.data_dir)
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn users_departments_import_and_export_on_the_command_line() {
+    let server = TestServer::start().await;
+    let found = json_out(&fxmsg(&server, &["users", "--json", "--mobile", "13800001001"]).await);
+    assert_eq!(found[0]["name"], "Bo Wang", "{found}");
+    let nobody = json_out(&fxmsg(&server, &["users", "--json", "--mobile", "19900000000"]).await);
+    assert_eq!(nobody, serde_json::json!([]));
+    let below = fxmsg(&server, &["users", "--department", "3", "--fetch-child"]).await;
+    assert!(below.status.success(), "{below:?}");
+    let lines: Vec<_> = stdout(&below).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "Chen and Dan: {lines:?}");
+    assert!(
+        lines[0].contains("Chen Zhao") && lines[1].contains("Dan Liu"),
+        "{lines:?}"
+    );
+    let tree = stdout(&fxmsg(&server, &["departments"]).await);
+    assert!(
+        tree.contains("   0  Demo Corp\n     1  Sales\n       2  Sales East\n"),
+        "{tree}"
+    );
+    let missing = fxmsg(
+        &server,
+        &["users", "--user", "FSUID_00000000000000000000000000000000"],
+    )
+    .await;
+    assert_eq!(missing.status.code(), Some(3), "{missing:?}");
+    assert!(stderr(&missing).contains("20012"), "{}", stderr(&missing));
+
+    // Export to a file, import it into a new corp: the same directory; a second run changes nothing.
+    let demo = server.demo.corp.corp_id.clone();
+    for (name, csv) in [("directory.json", false), ("directory.csv", true)] {
+        let mut args = vec!["admin", "export", "--corp", &demo];
+        if csv {
+            args.push("--csv");
+        }
+        let exported = fxmsg_admin(&server, &args).await;
+        assert!(exported.status.success(), "{exported:?}");
+        let path = server.data_dir.join(name);
+        std::fs::write(&path, &exported.stdout).unwrap();
+        let ea = name.replace('.', "-");
+        let corp = server.admin.create_corp("Copy", &ea).await.unwrap().corp_id;
+        let path = path.to_str().unwrap();
+        let first = json_out(
+            &fxmsg_admin(
+                &server,
+                &["admin", "--json", "import", "--corp", &corp, path],
+            )
+            .await,
+        );
+        assert_eq!(first["employees"]["created"], 5, "{first}");
+        let second = json_out(
+            &fxmsg_admin(
+                &server,
+                &["admin", "--json", "import", "--corp", &corp, path],
+            )
+            .await,
+        );
+        assert_eq!(second["employees"]["unchanged"], 5, "{second}");
+        assert_eq!(
+            server.admin.export_directory(&corp).await.unwrap(),
+            server.admin.export_directory(&demo).await.unwrap()
+        );
+    }
+    let bad = server.data_dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "type,id,name,parentId\ndepartment,1,Sales,0\ndepartment,2,East,9\n",
+    )
+    .unwrap();
+    let corp = server
+        .admin
+        .create_corp("Bad", "bad")
+        .await
+        .unwrap()
+        .corp_id;
+    let refused = fxmsg_admin(
+        &server,
+        &["admin", "import", "--corp", &corp, bad.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(3), "{refused:?}");
+    assert!(
+        stderr(&refused).contains("line 3 (departments[1]): parentId: no department 9"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(
+        server.admin.list_departments(&corp).await.unwrap().len(),
+        1,
+        "only 0"
+    );
+    let created = json_out(
+        &fxmsg_admin(
+            &server,
+            &[
+                "admin",
+                "--json",
+                "department",
+                "create",
+                "--corp",
+                &corp,
+                "--name",
+                "Sales",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(created["id"], 1, "{created}");
+    server.stop().await;
+}
