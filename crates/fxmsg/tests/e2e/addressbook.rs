@@ -6,21 +6,13 @@ use fxmsg_client::native::{
     DepartmentPatch, DirectoryFile, EmployeePatch, EmployeeStatus, NewDepartment, NewEmployee,
     NewSandbox, Sandbox, SandboxEmployees,
 };
-use fxmsg_client::{AuthStyle, Client, Credentials, Error, RetryPolicy, SendMessage};
+use fxmsg_client::{AuthStyle, Client, Credentials, Error, SendMessage};
 use serde_json::{json, Value};
 
 use crate::support::TestServer;
 
 fn client_for(server: &TestServer, sandbox: &Sandbox, style: AuthStyle) -> Client {
-    Client::builder(&server.url)
-        .credentials(Credentials::from(sandbox))
-        .auth_style(style)
-        .retry(RetryPolicy {
-            max_attempts: 1,
-            ..Default::default()
-        })
-        .build()
-        .unwrap()
+    server.client_with(Credentials::from(sandbox), style)
 }
 
 fn department(id: i64, name: &str, parent: i64) -> NewDepartment {

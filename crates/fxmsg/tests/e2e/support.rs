@@ -88,8 +88,13 @@ impl TestServer {
 
     /// An SDK client for the demo app; retries off so a test sees the first answer.
     pub fn client(&self, style: AuthStyle) -> Client {
+        self.client_with(self.credentials(), style)
+    }
+
+    /// An SDK client for any app's credentials; retries off.
+    pub fn client_with(&self, credentials: Credentials, style: AuthStyle) -> Client {
         Client::builder(&self.url)
-            .credentials(self.credentials())
+            .credentials(credentials)
             .auth_style(style)
             .retry(RetryPolicy {
                 max_attempts: 1,
