@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use fxmsg_api::native::{
-    ClockChange, DepartmentPatch, EmployeeStatus, NewDepartment, NewEmployee, NewFault, NewSandbox,
-    SandboxEmployees,
+    ClockChange, DepartmentPatch, EmployeePatch, EmployeeStatus, NewDepartment, NewEmployee,
+    NewFault, NewSandbox, SandboxEmployees,
 };
 use fxmsg_client::admin::AdminClient;
 use fxmsg_client::Error;
@@ -91,6 +91,37 @@ async fn execute(c: &AdminClient, command: AdminCommand) -> Result<Value, Error>
                 ..NewEmployee::default()
             };
             json(c.add_employee(&corp, &new).await?)
+        }
+        AdminCommand::Employee(EmployeeCommand::Update {
+            employee,
+            name,
+            mobile,
+            email,
+            position,
+            nick_name,
+            account,
+            gender,
+            leader,
+            departments,
+        }) => {
+            // An empty value clears the field.
+            let set = |v: Option<String>| v.map(|v| Some(v).filter(|v| !v.is_empty()));
+            let patch = EmployeePatch {
+                name,
+                mobile: set(mobile),
+                email: set(email),
+                position: set(position),
+                nick_name: set(nick_name),
+                account: set(account),
+                gender: set(gender),
+                leader_id: set(leader),
+                department_ids: (!departments.is_empty()).then_some(departments),
+                ..EmployeePatch::default()
+            };
+            json(
+                c.update_employee(&employee.corp, &employee.employee, &patch)
+                    .await?,
+            )
         }
         AdminCommand::Department(DepartmentCommand::Create {
             corp,

@@ -801,6 +801,43 @@ pub enum EmployeeCommand {
         #[arg(long)]
         corp: String,
     },
+    /// Change an employee's address-book fields; an empty value clears one.
+    #[command(after_help = "Examples:
+  fxmsg admin employee update --corp FSCID_… 1005 --position \"Team lead\" --leader 1000
+  fxmsg admin employee update --corp FSCID_… 1005 --department 2 --department 4
+  fxmsg admin employee update --corp FSCID_… 1005 --mobile \"\"            clears the mobile")]
+    Update {
+        /// The employee.
+        #[command(flatten)]
+        employee: EmployeeRef,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Mobile number.
+        #[arg(long)]
+        mobile: Option<String>,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Job title.
+        #[arg(long)]
+        position: Option<String>,
+        /// Nickname.
+        #[arg(long)]
+        nick_name: Option<String>,
+        /// Login account.
+        #[arg(long)]
+        account: Option<String>,
+        /// M or F.
+        #[arg(long)]
+        gender: Option<String>,
+        /// The leader: an employee number or FSUID_….
+        #[arg(long)]
+        leader: Option<String>,
+        /// Departments (repeat; the first is the main one): replaces the employee's departments.
+        #[arg(long = "department")]
+        departments: Vec<i64>,
+    },
     /// Stop an employee: no more deliveries.
     #[command(after_help = "Examples:
   fxmsg admin employee stop --corp FSCID_… 1005

@@ -366,7 +366,10 @@ struct CorpDirectory {
     corp: Corp,
     apps: Vec<App>,
     service_accounts: Vec<ServiceAccount>,
-    employees: Vec<Employee>,
+    /// `0`, the corp itself, first.
+    departments: Vec<fxmsg_api::native::Department>,
+    /// Each employee with their departments' names, the main one first.
+    employees: Vec<(Employee, String)>,
 }
 
 #[derive(Template)]
@@ -375,15 +378,37 @@ struct Directory {
     corps: Vec<CorpDirectory>,
 }
 
-/// `GET /console/directory`: every corp with its apps, service accounts and employees.
+/// `GET /console/directory`: every corp with its apps, service accounts, departments and
+/// employees.
 pub async fn directory(_: Admin, State(state): State<AppState>) -> Response {
     async fn load(state: &AppState) -> Result<Vec<CorpDirectory>, NativeError> {
         let mut corps = Vec::new();
         for corp in state.store.list_corps().await? {
+            let departments = crate::directory::with_root(
+                &corp,
+                state.store.list_departments(&corp.corp_id).await?,
+            );
+            let named = |id: &i64| {
+                departments
+                    .iter()
+                    .find(|d| d.id == *id)
+                    .map_or_else(|| id.to_string(), |d| d.name.clone())
+            };
+            let employees = state
+                .store
+                .list_employees(&corp.corp_id)
+                .await?
+                .into_iter()
+                .map(|e| {
+                    let names = e.department_ids.iter().map(named).collect::<Vec<_>>();
+                    (e, names.join(", "))
+                })
+                .collect();
             corps.push(CorpDirectory {
                 apps: state.store.list_apps(&corp.corp_id).await?,
                 service_accounts: state.store.list_service_accounts(&corp.corp_id).await?,
-                employees: state.store.list_employees(&corp.corp_id).await?,
+                departments,
+                employees,
                 corp,
             });
         }

@@ -598,5 +598,50 @@ async fn users_departments_import_and_export_on_the_command_line() {
         .await,
     );
     assert_eq!(created["id"], 1, "{created}");
+    let hired = json_out(
+        &fxmsg_admin(
+            &server,
+            &[
+                "admin",
+                "--json",
+                "employee",
+                "create",
+                "--corp",
+                &corp,
+                "--name",
+                "Han",
+                "--mobile",
+                "13900000001",
+                "--department",
+                "1",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(hired["departmentIds"], serde_json::json!([1]), "{hired}");
+    let moved = json_out(
+        &fxmsg_admin(
+            &server,
+            &[
+                "admin",
+                "--json",
+                "employee",
+                "update",
+                "--corp",
+                &corp,
+                "1000",
+                "--position",
+                "Lead",
+                "--mobile",
+                "",
+                "--department",
+                "0",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(moved["position"], "Lead", "{moved}");
+    assert!(moved.get("mobile").is_none(), "cleared: {moved}");
+    assert_eq!(moved["mainDepartmentId"], 0, "{moved}");
     server.stop().await;
 }

@@ -185,6 +185,17 @@ async fn the_console_needs_the_admin_token_once_and_escapes_what_it_shows() {
     let (status, directory) = page(&server, "/console/directory", &cookie).await;
     assert_eq!(status, 200);
     assert!(directory.contains(&server.demo.corp.corp_id) && directory.contains("1004"));
+    // The address book: departments, and each employee's mobile, title and departments.
+    assert!(
+        directory.contains("<td>2</td><td>Sales East</td><td>1</td>"),
+        "{directory}"
+    );
+    assert!(
+        directory.contains(
+            "<td>13800001003</td><td>Platform Engineer</td><td>Platform, Sales East</td>"
+        ),
+        "{directory}"
+    );
 
     // The console's cookie also opens the admin API for its script; its writes need the Origin.
     let api = http()
