@@ -108,55 +108,37 @@ impl Book {
 
     /// The book as a file: ids stay, leaders and heads are named by employee number.
     pub fn export(&self) -> DirectoryFile {
+        let numbers = self.numbers();
         DirectoryFile {
             departments: self
                 .departments
                 .values()
-                .map(|d| self.new_department(d))
+                .map(|d| department_record(d, &numbers))
                 .collect(),
             employees: self
                 .employees
                 .iter()
-                .map(|e| self.new_employee(e))
+                .map(|e| employee_record(e, &numbers))
                 .collect(),
         }
     }
 
     /// `department` as a record [`Book::apply`] takes.
     pub fn new_department(&self, d: &Department) -> NewDepartment {
-        NewDepartment {
-            id: Some(d.id),
-            name: d.name.clone(),
-            parent_id: d.parent_id,
-            order: Some(d.order),
-            stopped: d.stopped,
-            principal_id: d.principal_id.as_deref().map(|p| self.number_of(p)),
-        }
+        department_record(d, &self.numbers())
     }
 
     /// `employee` as a record [`Book::apply`] takes.
     pub fn new_employee(&self, e: &Employee) -> NewEmployee {
-        NewEmployee {
-            name: e.name.clone(),
-            user_id: Some(e.user_id.clone()),
-            mobile: e.mobile.clone(),
-            account: e.account.clone(),
-            nick_name: e.nick_name.clone(),
-            email: e.email.clone(),
-            gender: e.gender.clone(),
-            position: e.position.clone(),
-            department_ids: e.department_ids.clone(),
-            main_department_id: Some(e.main_department_id),
-            leader_id: e.leader_id.as_deref().map(|l| self.number_of(l)),
-            status: Some(e.status),
-        }
+        employee_record(e, &self.numbers())
     }
 
-    fn number_of(&self, open_user_id: &str) -> String {
+    /// Employee numbers by `FSUID_…`.
+    fn numbers(&self) -> HashMap<&str, &str> {
         self.employees
             .iter()
-            .find(|e| e.open_user_id == open_user_id)
-            .map_or_else(|| open_user_id.to_owned(), |e| e.user_id.clone())
+            .map(|e| (e.open_user_id.as_str(), e.user_id.as_str()))
+            .collect()
     }
 
     /// Checks `file` against itself and the book and plans the writes. Departments are matched
@@ -200,11 +182,13 @@ impl Book {
                 }
             }
         }
+        let before_employees: HashMap<&str, &Employee> = before
+            .employees
+            .iter()
+            .map(|e| (e.open_user_id.as_str(), e))
+            .collect();
         for e in &placed_employees {
-            let old = before
-                .employees
-                .iter()
-                .find(|o| o.open_user_id == e.open_user_id);
+            let old = before_employees.get(e.open_user_id.as_str()).copied();
             let counts = &mut plan.summary.employees;
             match old {
                 Some(old) if old == e => counts.unchanged += 1,
@@ -297,18 +281,17 @@ impl Book {
             }
         }
         // A new department without an order goes after its siblings.
+        let mut last: HashMap<i64, i64> = HashMap::new();
+        for d in self.departments.values() {
+            let order = last.entry(d.parent_id).or_default();
+            *order = (*order).max(d.order);
+        }
         for id in placed.iter().flatten() {
-            if self.departments[id].order == 0 {
-                let parent = self.departments[id].parent_id;
-                let last = self
-                    .departments
-                    .values()
-                    .filter(|d| d.parent_id == parent)
-                    .map(|d| d.order)
-                    .max()
-                    .unwrap_or(0);
-                let department = self.departments.get_mut(id).expect("placed");
-                department.order = (last + 1).min(MAX_DEPARTMENT_ID);
+            let department = self.departments.get_mut(id).expect("placed");
+            if department.order == 0 {
+                let order = last.entry(department.parent_id).or_default();
+                *order = (*order + 1).min(MAX_DEPARTMENT_ID);
+                department.order = *order;
             }
         }
         placed
@@ -351,6 +334,12 @@ impl Book {
         );
         let mut seen = HashSet::new();
         let mut placed = vec![None; file.employees.len()];
+        let mut by_number: HashMap<String, usize> = self
+            .employees
+            .iter()
+            .enumerate()
+            .map(|(at, e)| (e.user_id.clone(), at))
+            .collect();
         for (i, new) in file.employees.iter().enumerate() {
             let record = Record::Employee(i);
             let mut add = |message: String| problems.push(Problem { record, message });
@@ -382,7 +371,7 @@ impl Book {
                     continue;
                 }
             };
-            let at = self.employees.iter().position(|e| e.user_id == user_id);
+            let at = by_number.get(&user_id).copied();
             let old = at.map(|at| &self.employees[at]);
             let employee = Employee {
                 open_user_id: old.map_or_else(new_open_user_id, |e| e.open_user_id.clone()),
@@ -398,6 +387,7 @@ impl Book {
                     at
                 }
                 None => {
+                    by_number.insert(employee.user_id.clone(), self.employees.len());
                     self.employees.push(employee);
                     self.employees.len() - 1
                 }
@@ -536,6 +526,42 @@ impl Book {
                 d.principal_id = head;
             }
         }
+    }
+}
+
+/// An `FSUID_…` as the employee number it belongs to (as itself if it belongs to nobody).
+fn number_of(numbers: &HashMap<&str, &str>, open_user_id: &str) -> String {
+    numbers
+        .get(open_user_id)
+        .map_or(open_user_id, |n| n)
+        .to_owned()
+}
+
+fn department_record(d: &Department, numbers: &HashMap<&str, &str>) -> NewDepartment {
+    NewDepartment {
+        id: Some(d.id),
+        name: d.name.clone(),
+        parent_id: d.parent_id,
+        order: Some(d.order),
+        stopped: d.stopped,
+        principal_id: d.principal_id.as_deref().map(|p| number_of(numbers, p)),
+    }
+}
+
+fn employee_record(e: &Employee, numbers: &HashMap<&str, &str>) -> NewEmployee {
+    NewEmployee {
+        name: e.name.clone(),
+        user_id: Some(e.user_id.clone()),
+        mobile: e.mobile.clone(),
+        account: e.account.clone(),
+        nick_name: e.nick_name.clone(),
+        email: e.email.clone(),
+        gender: e.gender.clone(),
+        position: e.position.clone(),
+        department_ids: e.department_ids.clone(),
+        main_department_id: Some(e.main_department_id),
+        leader_id: e.leader_id.as_deref().map(|l| number_of(numbers, l)),
+        status: Some(e.status),
     }
 }
 

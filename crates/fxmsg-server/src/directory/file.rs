@@ -84,13 +84,15 @@ pub fn parse_json(text: &str) -> Result<Parsed, String> {
         employees: Vec<&'a RawValue>,
     }
     let raw: Raw = serde_json::from_str(text).map_err(|e| format!("not a directory file: {e}"))?;
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter_map(|(at, b)| (b == b'\n').then_some(at))
+        .collect();
     let line_of = |value: &RawValue| {
         // Borrowed from `text`, so its start is an offset into it.
         let at = (value.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-        1 + text.as_bytes()[..at.min(text.len())]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
+        1 + newlines.partition_point(|&n| n < at)
     };
     let mut parsed = Parsed::default();
     let mut errors = Vec::new();
