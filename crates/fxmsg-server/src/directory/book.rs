@@ -232,7 +232,16 @@ impl Book {
                     add(record, "id: is required in an import".into());
                     continue;
                 }
-                None => self.departments.keys().next_back().map_or(1, |id| id + 1),
+                None => match self.departments.keys().next_back().map_or(1, |id| id + 1) {
+                    id if id > MAX_DEPARTMENT_ID => {
+                        add(
+                            record,
+                            format!("id: {MAX_DEPARTMENT_ID} is taken; give a free id"),
+                        );
+                        continue;
+                    }
+                    id => id,
+                },
             };
             if !seen.insert(id) {
                 add(record, format!("id: department {id} is given twice"));
@@ -682,5 +691,13 @@ mod tests {
             book.apply(&unkeyed, true, 0).is_err(),
             "an import needs keys"
         );
+        book.apply(
+            &file(vec![department(MAX_DEPARTMENT_ID, 0)], vec![]),
+            true,
+            0,
+        )
+        .unwrap();
+        let full = book.apply(&unkeyed, false, 0).unwrap_err();
+        assert!(full[0].message.contains("give a free id"), "{full:?}");
     }
 }

@@ -198,7 +198,10 @@ pub async fn change_book(
         .write_directory(corp_id, &plan.departments, &plan.employees)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(m) => NativeError::conflict(m),
+            // Checked against the book under the lock, so only a write from elsewhere races.
+            StoreError::Conflict(_) => NativeError::conflict(
+                "userId: an employee number was taken by another employee meanwhile; try again",
+            ),
             other => other.into(),
         })?;
     Ok(plan)
