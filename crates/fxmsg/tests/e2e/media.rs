@@ -277,3 +277,55 @@ async fn the_sdk_streams_a_file_from_disk_with_progress() {
     );
     assert_eq!(out, std::fs::read(&path).unwrap());
 }
+
+#[tokio::test]
+async fn documents_are_served_as_declared_only_from_an_allowlist_and_long_names_keep_their_extension(
+) {
+    let server = TestServer::start().await;
+    let (token, corp_id) = server.legacy_token_for(&server.demo.app).await;
+    let long_name = format!("{}.pdf", "q".repeat(300));
+    let cases = [
+        (
+            "a.bin",
+            "multipart/x-mixed-replace; boundary=x",
+            "application/octet-stream",
+        ),
+        ("a.css", "text/css", "application/octet-stream"),
+        (
+            "a.swf",
+            "application/x-shockwave-flash",
+            "application/octet-stream",
+        ),
+        (long_name.as_str(), "application/pdf", "application/pdf"),
+    ];
+    for (name, declared, served) in cases {
+        let uploaded = server
+            .upload_raw(
+                "/media/upload?type=document",
+                name,
+                declared,
+                b"%PDF-1.4 x".to_vec(),
+            )
+            .await;
+        assert_success(&uploaded);
+        let response = server
+            .http()
+            .post(format!("{}/media/download", server.url))
+            .json(&json!({"corpAccessToken": token, "corpId": corp_id, "mediaId": uploaded["mediaId"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-type"], served, "{declared}");
+        let disposition = response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        if name == long_name {
+            let kept = format!("{}.pdf", "q".repeat(196));
+            assert!(
+                disposition.contains(&format!("filename=\"{kept}\"")),
+                "{disposition}"
+            );
+        }
+    }
+}
