@@ -131,6 +131,22 @@ pub struct Server {
     _lock: File,
 }
 
+/// Makes the data directory the owner's alone (0700): the database, its WAL and the media are
+/// created with the process's umask, and together with `token.key` they would let a reader
+/// derive live tokens.
+fn owner_only(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode != 0o700 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            tracing::info!(dir = %dir.display(), from = format!("{mode:o}"), "data directory made owner-only (700)");
+        }
+    }
+    Ok(())
+}
+
 impl Server {
     /// Opens the data directory (creating it on first start), binds the listener and builds the app.
     ///
@@ -146,6 +162,7 @@ impl Server {
         };
         let media_dir = config.data_dir.join("media");
         std::fs::create_dir_all(&media_dir).map_err(at(&media_dir))?;
+        owner_only(&config.data_dir).map_err(at(&config.data_dir))?;
         let lock = lock_data_dir(&config.data_dir)?;
         let db_path = config.data_dir.join("fxmsg.db");
         let store = SqliteStore::open_with_event_buffer(&db_path, config.event_buffer)

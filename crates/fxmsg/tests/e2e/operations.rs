@@ -328,3 +328,19 @@ async fn read_stderr(child: &mut tokio::process::Child) -> String {
         .unwrap();
     logs
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_is_made_owner_only_so_the_database_and_key_stay_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.clone();
+    let server = TestServer::start_with(move |config| config.data_dir = data_dir).await;
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{mode:o}");
+    assert!(dir.join("fxmsg.db").exists());
+    server.stop().await;
+}
