@@ -22,8 +22,14 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Admin token for `/api/v1`. When never set, one is generated at the first start and printed
     /// once; a token set here replaces it and stays in force for later starts without it.
+    /// A flag's value is visible to every local user in `ps`; prefer FXMSG_ADMIN_TOKEN or
+    /// --admin-token-file.
     #[arg(long, env = "FXMSG_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Read the admin token from this file (its first line), so it appears in no process list
+    /// or environment.
+    #[arg(long, env = "FXMSG_ADMIN_TOKEN_FILE", conflicts_with = "admin_token")]
+    pub admin_token_file: Option<PathBuf>,
     /// Largest JSON request body, in bytes.
     #[arg(long, env = "FXMSG_JSON_BODY_LIMIT", default_value_t = 2 * 1024 * 1024)]
     pub json_body_limit: usize,
@@ -67,6 +73,7 @@ impl Config {
             listen,
             data_dir: data_dir.into(),
             admin_token: None,
+            admin_token_file: None,
             json_body_limit: 2 * 1024 * 1024,
             request_timeout_secs: 60,
             no_demo: false,
@@ -77,6 +84,30 @@ impl Config {
             rate_limits: false,
             daily_quota: 100_000,
         }
+    }
+}
+
+impl Config {
+    /// The configured admin token: `admin_token`, else the first line of `admin_token_file`.
+    pub fn configured_admin_token(&self) -> Result<Option<String>, crate::StartError> {
+        if self.admin_token.is_some() {
+            return Ok(self.admin_token.clone());
+        }
+        let Some(path) = &self.admin_token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| crate::StartError::Path {
+            path: path.clone(),
+            source,
+        })?;
+        let token = text.lines().next().unwrap_or_default().trim();
+        if token.is_empty() {
+            return Err(crate::StartError::Path {
+                path: path.clone(),
+                source: std::io::Error::other("the admin token file is empty"),
+            });
+        }
+        Ok(Some(token.to_owned()))
     }
 }
 

@@ -160,6 +160,7 @@ impl Server {
             None if config.test_clock => Arc::new(ManualClock::new()),
             _ => clock,
         };
+        let configured_token = config.configured_admin_token()?;
         let media_dir = config.data_dir.join("media");
         std::fs::create_dir_all(&media_dir).map_err(at(&media_dir))?;
         owner_only(&config.data_dir).map_err(at(&config.data_dir))?;
@@ -181,7 +182,7 @@ impl Server {
         let mut boot = Bootstrap::default();
         let bootstrap_error = |e: error::NativeError| StartError::Bootstrap(e.message);
         let admin_token_hash =
-            bootstrap::admin_token_hash(&store, config.admin_token.as_deref(), &mut boot)
+            bootstrap::admin_token_hash(&store, configured_token.as_deref(), &mut boot)
                 .await
                 .map_err(bootstrap_error)?;
         bootstrap::demo(&store, !config.no_demo, clock.now_ms(), &mut boot)

@@ -21,10 +21,9 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     let base = format!("http://{}", server.local_addr());
     let data_dir = args.config.data_dir.display().to_string();
     if args.json {
-        let admin_token = boot
-            .admin_token
-            .as_ref()
-            .or(args.config.admin_token.as_ref());
+        // The build read the same file a moment ago.
+        let configured = args.config.configured_admin_token().ok().flatten();
+        let admin_token = boot.admin_token.as_ref().or(configured.as_ref());
         let started = serde_json::json!({
             "url": base,
             "listen": server.local_addr().to_string(),

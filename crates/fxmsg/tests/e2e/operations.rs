@@ -344,3 +344,63 @@ async fn the_data_directory_is_made_owner_only_so_the_database_and_key_stay_priv
     assert!(dir.join("fxmsg.db").exists());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_admin_token_can_come_from_a_file_and_so_stays_out_of_process_lists() {
+    let parent = tempfile::tempdir().unwrap();
+    let file = parent.path().join("admin-token");
+    std::fs::write(&file, "from-a-file\nthe first line only\n").unwrap();
+    let path = file.clone();
+    let server = TestServer::start_with(move |config| {
+        config.admin_token = None;
+        config.admin_token_file = Some(path);
+    })
+    .await;
+    assert_eq!(
+        server
+            .get("/api/v1/corps", Some("from-a-file"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/corps", Some(ADMIN_TOKEN))
+            .await
+            .status(),
+        401
+    );
+    server.stop().await;
+
+    // Both at once, an empty file or a missing one: refused before anything starts.
+    let empty = parent.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let data = parent.path().join("data");
+    let run = |args: Vec<std::ffi::OsString>| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fxmsg"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .args(args)
+            .env_remove("FXMSG_ADMIN_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let both = run(vec![
+        "--admin-token".into(),
+        "x".into(),
+        "--admin-token-file".into(),
+        file.clone().into(),
+    ]);
+    assert_eq!(both.status.code(), Some(2), "{both:?}");
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("cannot be used with"),
+        "{both:?}"
+    );
+    for bad in [empty, parent.path().join("missing")] {
+        let refused = run(vec!["--admin-token-file".into(), bad.clone().into()]);
+        assert!(!refused.status.success(), "{refused:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(&bad.display().to_string()), "{stderr}");
+    }
+}
