@@ -135,13 +135,60 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         )
         .merge(web)
         .fallback(|| async { NativeError::not_found("no such route") })
+        .method_not_allowed_fallback(wrong_method)
         .with_state(state)
+}
+
+/// Whether `path` is one of the platform's: they answer errors in the envelope.
+fn is_compat(path: &str) -> bool {
+    !path.starts_with("/api/")
+        && ["/cgi/", "/media/", "/oauth2.0/"]
+            .iter()
+            .any(|p| path.starts_with(p))
+}
+
+/// A known path with another method: 405 with a body that says so, the envelope on the
+/// platform's paths.
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    use axum::response::IntoResponse;
+    let why = format!(
+        "method: {method} is not allowed on {}; use POST",
+        uri.path()
+    );
+    let mut response = if is_compat(uri.path()) {
+        crate::error::CompatError::invalid(
+            "method",
+            format!("{method} is not allowed here; use POST"),
+        )
+        .into_response()
+    } else {
+        NativeError::bad_request(why.replace("; use POST", "")).into_response()
+    };
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+/// A compat request cut by the request timeout: still 408, but with the envelope, a retryable
+/// `-1` that says what happened, instead of an empty body.
+async fn compat_timeout(response: Response) -> Response {
+    use axum::response::IntoResponse;
+    if response.status() != StatusCode::REQUEST_TIMEOUT {
+        return response;
+    }
+    let mut answer = crate::error::CompatError::new(
+        fxmsg_api::ErrorCode::SystemBusy,
+        "the request took longer than the server's request timeout (a body sent too slowly, or          a busy server); retry it",
+    )
+    .into_response();
+    *answer.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    answer
 }
 
 fn documented(state: AppState, request_timeout: Duration) -> OpenApiRouter<AppState> {
     let timeout = || TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout);
     let compat = compat().route_layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::map_response(compat_timeout))
             .layer(timeout())
             .layer(from_fn_with_state(state.clone(), metrics::record_requests))
             .layer(from_fn_with_state(state.clone(), faults::inject))

@@ -46,6 +46,9 @@ async fn a_request_that_stalls_is_answered_with_408() {
     let started = Instant::now();
     let response = read_response(&mut stream).await;
     assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    // The envelope, retryable, so a platform client knows what happened.
+    assert!(response.contains("\"errorCode\":-1"), "{response}");
+    assert!(response.contains("request timeout"), "{response}");
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(server.message_count().await, 0);
 }
