@@ -142,6 +142,21 @@ async fn text(browser: &Client, css: &str) -> String {
     }
 }
 
+/// An attribute of the element `css` matches, looked up again like [`text`] when a live region
+/// replaced the element meanwhile.
+async fn attr(browser: &Client, css: &str, name: &str) -> Option<String> {
+    let started = Instant::now();
+    loop {
+        match wait_for(browser, css).await.attr(name).await {
+            Ok(value) => return value,
+            Err(e) if started.elapsed() < DEADLINE => {
+                assert!(e.to_string().contains("stale element"), "{css}: {e}");
+            }
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
+}
+
 /// Signs in to the console through its form.
 async fn console_sign_in(server: &TestServer, browser: &Client) {
     browser
@@ -333,13 +348,13 @@ async fn opening_a_message_marks_it_read_and_every_field_renders_as_text() {
     ] {
         assert!(page.contains(part), "{part} in {page}");
     }
-    let link = wait_for(&inbox, ".article a[href]").await;
+    let link = ".article a[href]";
     assert_eq!(
-        link.attr("href").await.unwrap().as_deref(),
+        attr(&inbox, link, "href").await.as_deref(),
         Some("https://example.com/1.2")
     );
     assert_eq!(
-        link.attr("rel").await.unwrap().as_deref(),
+        attr(&inbox, link, "rel").await.as_deref(),
         Some("noopener noreferrer")
     );
     let started = Instant::now();
