@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::directory::book::Book;
 use crate::directory::{change_book, file, with_root, Refused};
 use crate::error::NativeError;
-use crate::routes::admin::{existing_employee, NativeJson};
+use crate::routes::admin::{missing_employee, NativeJson};
 use crate::state::AppState;
 
 /// Largest directory file an import takes: some 50,000 employees with every field.
@@ -146,13 +146,13 @@ pub async fn update_employee(
     Path((corp_id, employee)): Path<(String, String)>,
     NativeJson(patch): NativeJson<EmployeePatch>,
 ) -> Result<Json<Employee>, NativeError> {
-    let found = existing_employee(&state, &corp_id, &employee).await?;
     let plan = change_book(&state, &corp_id, false, |book| {
+        // The book is loaded anyway: the employee is looked up there, by FSUID_ or number.
         let current = book
             .employees()
             .iter()
-            .find(|e| e.open_user_id == found.open_user_id)
-            .ok_or_else(|| NativeError::not_found(format!("no employee {employee}")))?;
+            .find(|e| e.open_user_id == employee || e.user_id == employee)
+            .ok_or_else(|| missing_employee(&corp_id, &employee))?;
         Ok(DirectoryFile {
             departments: Vec::new(),
             employees: vec![patched(book.new_employee(current), patch)],

@@ -606,6 +606,20 @@ async fn the_admin_api_checks_every_field_at_and_past_its_limit() {
         ),
         (department(5, &"d".repeat(101), 0), "name: must be 1..100"),
         (department(max_id, "Again", 0), "already exists"),
+        (
+            NewDepartment {
+                order: Some(max_id + 1),
+                ..department(6, "Late", 0)
+            },
+            "order: must be 1..=2147483647",
+        ),
+        (
+            NewDepartment {
+                order: Some(0),
+                ..department(6, "Early", 0)
+            },
+            "order: must be 1..=2147483647",
+        ),
     ] {
         let e = admin.create_department(corp, &new).await.unwrap_err();
         assert!(e.to_string().contains(needle), "{needle}: {e}");
@@ -615,6 +629,26 @@ async fn the_admin_api_checks_every_field_at_and_past_its_limit() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Native { status: 400, .. }), "{e}");
+    let at_limit = NewDepartment {
+        order: Some(max_id),
+        ..department(30, "Last", 0)
+    };
+    assert_eq!(
+        admin
+            .create_department(corp, &at_limit)
+            .await
+            .unwrap()
+            .order,
+        max_id
+    );
+    let missing = admin
+        .update_employee(corp, "404", &EmployeePatch::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, Error::Native { status: 404, .. }),
+        "{missing}"
+    );
     let e = admin
         .update_department(corp, 9, &DepartmentPatch::default())
         .await
