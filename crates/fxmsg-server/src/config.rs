@@ -36,6 +36,22 @@ pub struct Config {
     /// Seconds a request may take before it is answered with 408.
     #[arg(long, env = "FXMSG_REQUEST_TIMEOUT", default_value_t = 60)]
     pub request_timeout_secs: u64,
+    /// Seconds a client has to send a request's headers, and to send a JSON body once its
+    /// reading starts; also the longest an idle keep-alive connection stays open. Slow or stalled
+    /// clients are cut off then instead of holding a connection and its buffers.
+    #[arg(long, env = "FXMSG_READ_TIMEOUT", default_value_t = 10)]
+    pub read_timeout_secs: u64,
+    /// Connections served at once; more wait in the listen backlog. Default: what the open-file
+    /// limit (raised to its hard limit) leaves after 256 descriptors for the database and media.
+    #[arg(long, env = "FXMSG_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds shutdown waits for requests in flight before closing the connections still open.
+    #[arg(long, env = "FXMSG_SHUTDOWN_GRACE", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+    /// Bytes of JSON request bodies held in memory at once, across all requests; a request whose
+    /// body does not fit waits for room. Bounds memory whatever clients send.
+    #[arg(long, env = "FXMSG_BODY_BUFFER_BUDGET", default_value_t = 64 * 1024 * 1024)]
+    pub body_buffer_budget: usize,
     /// Do not create the demo corp on first start.
     #[arg(long, env = "FXMSG_NO_DEMO")]
     pub no_demo: bool,
@@ -76,6 +92,10 @@ impl Config {
             admin_token_file: None,
             json_body_limit: 2 * 1024 * 1024,
             request_timeout_secs: 60,
+            read_timeout_secs: 10,
+            max_connections: None,
+            shutdown_grace_secs: 10,
+            body_buffer_budget: 64 * 1024 * 1024,
             no_demo: false,
             key_prune_secs: 60,
             event_retention_days: 7,
@@ -122,6 +142,10 @@ impl fmt::Debug for Config {
             )
             .field("json_body_limit", &self.json_body_limit)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("read_timeout_secs", &self.read_timeout_secs)
+            .field("max_connections", &self.max_connections)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("body_buffer_budget", &self.body_buffer_budget)
             .field("no_demo", &self.no_demo)
             .field("key_prune_secs", &self.key_prune_secs)
             .field("event_retention_days", &self.event_retention_days)

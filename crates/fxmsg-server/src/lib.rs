@@ -32,6 +32,7 @@ mod media;
 mod metrics;
 mod routes;
 mod secrets;
+mod serve;
 mod state;
 mod tokens;
 mod trace;
@@ -45,8 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
-use axum::{Router, ServiceExt};
+use axum::Router;
 use fxmsg_store_sqlite::SqliteStore;
 use object_store::local::LocalFileSystem;
 use tokio::net::TcpListener;
@@ -127,6 +127,8 @@ pub struct Server {
     event_retention: Duration,
     /// Cancelled when shutdown begins, so event streams and waits end.
     shutdown: tokio_util::sync::CancellationToken,
+    /// How connections are bounded.
+    bounds: serve::Bounds,
     /// Held (locked) until the server is dropped: one server per data directory.
     _lock: File,
 }
@@ -196,7 +198,11 @@ impl Server {
             clock: clock.clone(),
             token_key,
             admin_token_hash: admin_token_hash.into(),
-            json_body_limit: config.json_body_limit,
+            json_bodies: extract::JsonBodies::new(
+                config.json_body_limit,
+                Duration::from_secs(config.read_timeout_secs.max(1)),
+                config.body_buffer_budget,
+            ),
             faults: faults::Faults::default(),
             limits: config
                 .rate_limits
@@ -224,6 +230,11 @@ impl Server {
                 key_prune_every: Duration::from_secs(config.key_prune_secs),
                 event_retention: Duration::from_secs(config.event_retention_days * 86_400),
                 shutdown,
+                bounds: serve::Bounds {
+                    read_timeout: Duration::from_secs(config.read_timeout_secs.max(1)),
+                    max_connections: serve::connection_cap(config.max_connections),
+                    grace: Duration::from_secs(config.shutdown_grace_secs),
+                },
                 _lock: lock,
             },
             boot,
@@ -251,22 +262,12 @@ impl Server {
         ));
         let app = routes::app(self.router);
         let streams = self.shutdown.clone();
-        // Every answer and stream frame leaves in one write; Nagle's algorithm would only hold a
-        // stream's next frame back until the previous one is acknowledged.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY");
-            }
-        });
-        let served = axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                // Open streams and waits end now; other requests in flight finish.
-                streams.cancel();
-            })
-            .await;
+        // Open streams and waits end when shutdown begins; other requests in flight finish.
+        serve::serve(self.listener, app, self.bounds, shutdown, move || {
+            streams.cancel()
+        })
+        .await;
         pruner.abort();
-        served?;
         if let Err(e) = self.store.close().await {
             tracing::warn!(error = %e, "closing the database");
         }

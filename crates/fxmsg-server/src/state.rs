@@ -42,8 +42,8 @@ pub struct Shared {
     pub token_key: TokenKey,
     /// SHA-256 of the admin token.
     pub admin_token_hash: Arc<str>,
-    /// Largest JSON body, bytes.
-    pub json_body_limit: usize,
+    /// How JSON bodies are read: size limit, read timeout, memory budget.
+    pub json_bodies: crate::extract::JsonBodies,
     /// Planned faults on compat paths.
     pub faults: Faults,
     /// The platform's call limits, when on (`--rate-limits`).

@@ -177,7 +177,8 @@ async fn compat_timeout(response: Response) -> Response {
     }
     let mut answer = crate::error::CompatError::new(
         fxmsg_api::ErrorCode::SystemBusy,
-        "the request took longer than the server's request timeout (a body sent too slowly, or          a busy server); retry it",
+        "the request took longer than the server's request timeout (a body sent too slowly, or a busy \
+         server); retry it",
     )
     .into_response();
     *answer.status_mut() = StatusCode::REQUEST_TIMEOUT;
