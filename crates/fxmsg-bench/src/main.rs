@@ -7,6 +7,7 @@
 mod callgrind;
 mod events;
 mod helpers;
+mod hostile;
 mod load;
 mod procs;
 mod report;
@@ -86,6 +87,8 @@ enum Group {
     Upload,
     /// Send → event latency with many event streams open.
     Events,
+    /// Memory with clients stalled inside JSON bodies and many uploads at the limit at once.
+    Hostile,
     /// send-1 and the HTTP baseline under callgrind: instructions per request (needs valgrind).
     Instructions,
 }
@@ -476,6 +479,15 @@ async fn run(args: Args) -> bool {
     if wants(Group::Upload) {
         let uploads = uploads_5mb(&window, &dir, &mut rows).await;
         check("upload 5 MB", &uploads);
+    }
+
+    if wants(Group::Hostile) {
+        let plan = if args.smoke {
+            &hostile::SMOKE_PLAN
+        } else {
+            &hostile::PLAN
+        };
+        sane.set(hostile::memory(plan, &dir, &mut rows).await && sane.get());
     }
 
     if wants(Group::Instructions) {

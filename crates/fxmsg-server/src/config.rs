@@ -37,8 +37,9 @@ pub struct Config {
     #[arg(long, env = "FXMSG_REQUEST_TIMEOUT", default_value_t = 60)]
     pub request_timeout_secs: u64,
     /// Seconds a client has to send a request's headers, and to send a JSON body once its
-    /// reading starts; also the longest an idle keep-alive connection stays open. Slow or stalled
-    /// clients are cut off then instead of holding a connection and its buffers.
+    /// reading starts; the longest an upload may pause between chunks; the longest an idle
+    /// keep-alive connection stays open. Slow or stalled clients are cut off then instead of
+    /// holding a connection and its buffers.
     #[arg(long, env = "FXMSG_READ_TIMEOUT", default_value_t = 10)]
     pub read_timeout_secs: u64,
     /// Connections served at once; more wait in the listen backlog. Default: what the open-file
@@ -48,8 +49,9 @@ pub struct Config {
     /// Seconds shutdown waits for requests in flight before closing the connections still open.
     #[arg(long, env = "FXMSG_SHUTDOWN_GRACE", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
-    /// Bytes of JSON request bodies held in memory at once, across all requests; a request whose
-    /// body does not fit waits for room. Bounds memory whatever clients send.
+    /// Bytes of request bodies buffered in memory at once, across all requests: JSON bodies
+    /// (their declared length) and uploads (3 MiB of streaming buffers each). A request that
+    /// does not fit waits for room. Bounds memory whatever clients send.
     #[arg(long, env = "FXMSG_BODY_BUFFER_BUDGET", default_value_t = 64 * 1024 * 1024)]
     pub body_buffer_budget: usize,
     /// Do not create the demo corp on first start.

@@ -9,36 +9,58 @@ use axum::http::request::Parts;
 use fxmsg_api::ErrorCode;
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::error::CompatError;
 use crate::state::AppState;
 
-/// How JSON bodies are read: up to `limit` bytes each, within `read_timeout` once reading
-/// starts, and no more than the budget's bytes held across all requests at once. The budget is
-/// taken before a byte is read (a body's declared length, else the limit), so clients that open
-/// many requests and stall — before any credential is checked, since the body may carry them —
-/// wait for room instead of growing the process.
-pub struct JsonBodies {
-    limit: usize,
+/// How request bodies are read: JSON bodies up to `json_limit` bytes each, within
+/// `read_timeout` once reading starts; uploads with no more than `read_timeout` between their
+/// chunks; and no more than the budget's bytes buffered across all requests at once.
+///
+/// A JSON body takes its room in the budget (its declared length, else the limit) before a byte
+/// is read, so clients that open many requests and stall — before any credential is checked,
+/// since the body may carry them — wait for room instead of growing the process. An upload takes
+/// the room its streaming buffers need.
+pub struct Bodies {
+    json_limit: usize,
     read_timeout: Duration,
     budget: Semaphore,
+    /// The budget's size, the most any one request can take.
+    total: u32,
 }
 
-impl JsonBodies {
-    /// Bodies up to `limit` bytes, `budget` bytes at once (at least one body at the limit).
-    pub fn new(limit: usize, read_timeout: Duration, budget: usize) -> Self {
-        let budget = budget.max(limit).min(u32::MAX as usize);
-        JsonBodies {
-            limit,
+impl Bodies {
+    /// Bodies within these bounds; the budget holds at least one JSON body at its limit.
+    pub fn new(json_limit: usize, read_timeout: Duration, budget: usize) -> Self {
+        let total = u32::try_from(budget.max(json_limit).max(1)).unwrap_or(u32::MAX);
+        Bodies {
+            json_limit,
             read_timeout,
-            budget: Semaphore::new(budget),
+            budget: Semaphore::new(total as usize),
+            total,
         }
     }
 
-    /// Reads `request`'s body within the bounds.
-    async fn read(&self, request: Request) -> Result<Bytes, CompatError> {
-        let limit = self.limit;
+    /// The longest a body may take to arrive (JSON), or to send its next chunk (uploads).
+    pub fn read_timeout(&self) -> Duration {
+        self.read_timeout
+    }
+
+    /// Room for `bytes` of buffers in the budget (all of it, if `bytes` is more), waited for.
+    pub async fn reserve(&self, bytes: usize) -> SemaphorePermit<'_> {
+        let room = u32::try_from(bytes)
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.total);
+        self.budget
+            .acquire_many(room)
+            .await
+            .expect("the body budget is never closed")
+    }
+
+    /// Reads a JSON request's body within the bounds.
+    async fn read_json(&self, request: Request) -> Result<Bytes, CompatError> {
+        let limit = self.json_limit;
         let too_large = || {
             CompatError::invalid(
                 "body",
@@ -53,13 +75,7 @@ impl JsonBodies {
         if declared.is_some_and(|n| n > limit) {
             return Err(too_large());
         }
-        let room = u32::try_from(declared.unwrap_or(limit).clamp(1, limit.max(1)))
-            .expect("the budget fits in u32, and a body in the budget");
-        let _room = self
-            .budget
-            .acquire_many(room)
-            .await
-            .expect("the body budget is never closed");
+        let _room = self.reserve(declared.unwrap_or(limit)).await;
         tokio::time::timeout(self.read_timeout, to_bytes(request.into_body(), limit))
             .await
             .map_err(|_| {
@@ -75,7 +91,7 @@ impl JsonBodies {
     }
 }
 
-/// A JSON object body, read within [`JsonBodies`]' bounds.
+/// A JSON object body, read within [`Bodies`]' bounds.
 #[derive(Debug)]
 pub struct CompatJson(pub Value);
 
@@ -83,7 +99,7 @@ impl FromRequest<AppState> for CompatJson {
     type Rejection = CompatError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let bytes = state.json_bodies.read(request).await?;
+        let bytes = state.bodies.read_json(request).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(CompatError::new(
                 ErrorCode::EmptyBody,
@@ -139,5 +155,85 @@ impl<S: Send + Sync> FromRequestParts<S> for CompatQuery {
         Query::<CompatQuery>::try_from_uri(&parts.uri)
             .map(|Query(q)| q)
             .map_err(|e| CompatError::invalid("query", e.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use futures_util::stream::{self, StreamExt};
+    use tokio::time::Instant;
+
+    use super::*;
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// A request that sends `first` and then nothing more, declaring `length` bytes.
+    fn stalled(first: &'static [u8], length: usize) -> Request {
+        let body = stream::once(async move { Ok::<_, std::io::Error>(Bytes::from_static(first)) })
+            .chain(stream::pending());
+        Request::builder()
+            .header(CONTENT_LENGTH, length)
+            .body(Body::from_stream(body))
+            .unwrap()
+    }
+
+    fn complete(body: impl Into<Bytes>) -> Request {
+        let body = body.into();
+        Request::builder()
+            .header(CONTENT_LENGTH, body.len())
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    fn message(e: CompatError) -> String {
+        format!("{e:?}")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_body_is_cut_off_at_the_read_timeout() {
+        let bodies = Bodies::new(100, TIMEOUT, 1000);
+        let started = Instant::now();
+        let e = bodies.read_json(stalled(b"{\"a\"", 50)).await.unwrap_err();
+        assert!(message(e).contains("did not arrive within 5 s"));
+        assert_eq!(started.elapsed(), TIMEOUT);
+        // All of the budget is back.
+        assert_eq!(bodies.budget.available_permits(), 1000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_declared_length_past_the_limit_is_refused_before_reading() {
+        let bodies = Bodies::new(100, TIMEOUT, 1000);
+        let started = Instant::now();
+        let e = bodies.read_json(stalled(b"{", 101)).await.unwrap_err();
+        assert!(message(e).contains("larger than 100 bytes"));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        // At the limit it is read.
+        let at_limit = complete(vec![b' '; 100]);
+        assert_eq!(bodies.read_json(at_limit).await.unwrap().len(), 100);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_waits_while_stalled_ones_hold_the_budget() {
+        // Room for two bodies at the limit.
+        let bodies = Arc::new(Bodies::new(100, TIMEOUT, 200));
+        let started = Instant::now();
+        let hold = |bodies: Arc<Bodies>| {
+            tokio::spawn(async move { bodies.read_json(stalled(b"{", 100)).await })
+        };
+        let (a, b) = (hold(bodies.clone()), hold(bodies.clone()));
+        while bodies.budget.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        // A third, complete body gets its room only when the stalled ones time out.
+        let body = bodies.read_json(complete(&b"{}"[..])).await.unwrap();
+        assert_eq!(&body[..], b"{}");
+        assert_eq!(started.elapsed(), TIMEOUT);
+        assert!(a.await.unwrap().is_err() && b.await.unwrap().is_err());
+        // A body without a declared length takes the limit; an upload at most the budget.
+        let all = bodies.reserve(usize::MAX).await;
+        assert_eq!(all.num_permits(), 200);
     }
 }

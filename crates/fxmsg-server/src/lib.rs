@@ -198,7 +198,7 @@ impl Server {
             clock: clock.clone(),
             token_key,
             admin_token_hash: admin_token_hash.into(),
-            json_bodies: extract::JsonBodies::new(
+            bodies: extract::Bodies::new(
                 config.json_body_limit,
                 Duration::from_secs(config.read_timeout_secs.max(1)),
                 config.body_buffer_budget,

@@ -42,8 +42,8 @@ pub struct Shared {
     pub token_key: TokenKey,
     /// SHA-256 of the admin token.
     pub admin_token_hash: Arc<str>,
-    /// How JSON bodies are read: size limit, read timeout, memory budget.
-    pub json_bodies: crate::extract::JsonBodies,
+    /// How request bodies are read: JSON size limit, read timeout, memory budget.
+    pub bodies: crate::extract::Bodies,
     /// Planned faults on compat paths.
     pub faults: Faults,
     /// The platform's call limits, when on (`--rate-limits`).

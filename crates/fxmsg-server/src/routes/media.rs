@@ -118,13 +118,29 @@ async fn store_stream(
     } else {
         MAX_DOCUMENT_BYTES
     };
+    // The part being filled and the two being written.
+    let _room = state.bodies.reserve(3 * PART_BYTES).await;
+    let pause = state.bodies.read_timeout();
+    let stalled = || {
+        CompatError::invalid(
+            "media",
+            format!(
+                "the upload stalled: no bytes arrived for {} s",
+                pause.as_secs()
+            ),
+        )
+    };
     let key = ObjectPath::from(format!("media/{}", uuid::Uuid::new_v4().simple()));
     let upload = state.media.put_multipart(&key).await?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut size = 0u64;
     let outcome = async {
-        while let Some(chunk) = field.chunk().await.map_err(truncated)? {
+        while let Some(chunk) = tokio::time::timeout(pause, field.chunk())
+            .await
+            .map_err(|_| stalled())?
+            .map_err(truncated)?
+        {
             size += chunk.len() as u64;
             if size > limit {
                 let what = if kind == MediaKind::Image {

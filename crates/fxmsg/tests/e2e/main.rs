@@ -10,6 +10,7 @@ mod cli;
 mod durability;
 mod errors;
 mod events;
+mod hostile;
 mod inbox;
 mod isolation;
 mod malformed;
