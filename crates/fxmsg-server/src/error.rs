@@ -11,7 +11,6 @@ use axum::{Extension, Json};
 use fxmsg_api::native::ApiError;
 use fxmsg_api::{Envelope, ErrorCode, FieldError};
 use fxmsg_store::StoreError;
-use serde_json::json;
 
 use crate::trace::current_trace_id;
 
@@ -67,14 +66,22 @@ impl From<object_store::Error> for CompatError {
     }
 }
 
-impl IntoResponse for CompatError {
-    fn into_response(self) -> Response {
-        let mut env = Envelope::ok(current_trace_id(), json!({}));
+impl CompatError {
+    /// The envelope answer with `extra` fields beside the envelope's (the OAuth route's `error`
+    /// and `error_description`). Every compat error answer is made here.
+    pub fn into_response_with(self, extra: serde_json::Map<String, serde_json::Value>) -> Response {
+        let mut env = Envelope::ok(current_trace_id(), serde_json::Value::Object(extra));
         env.error_code = self.code;
         env.error_message = self.code.message().into();
         env.error_description = self.description;
         // For `/metrics`, which counts error answers by code.
         (StatusCode::OK, Extension(self.code), Json(env)).into_response()
+    }
+}
+
+impl IntoResponse for CompatError {
+    fn into_response(self) -> Response {
+        self.into_response_with(serde_json::Map::new())
     }
 }
 

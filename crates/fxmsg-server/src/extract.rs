@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::error::CompatError;
+use crate::error::{CompatError, NativeError};
 use crate::state::AppState;
 
 /// How request bodies are read: JSON bodies up to `json_limit` bytes each, within
@@ -88,6 +88,32 @@ impl Bodies {
                 )
             })?
             .map_err(|_| too_large())
+    }
+}
+
+/// Path parameters, like axum's `Path`, but a segment that does not parse (invalid UTF-8, not
+/// the type the route takes) is a 400 with `{code, message}` naming it, not plain text.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = NativeError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, NativeError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(e) if e.status().is_server_error() => {
+                tracing::error!(error = %e.body_text(), "path parameters of a route");
+                Err(NativeError::internal())
+            }
+            Err(e) => Err(NativeError::bad_request(
+                e.body_text().trim_start_matches("Invalid URL: ").to_owned(),
+            )),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Employee credentials, issued by the admin, and the login link's exchange for a session.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{LOCATION, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,6 +9,7 @@ use fxmsg_api::native::{Credential, CredentialKind, IssuedToken, LoginLink};
 
 use crate::access::{self, SESSION_COOKIE, SESSION_MS};
 use crate::error::NativeError;
+use crate::extract::Path;
 use crate::routes::admin::existing_employee;
 use crate::secrets::sha256_hex;
 use crate::state::AppState;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::directory;
 use crate::error::NativeError;
+use crate::extract::Path;
 use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::state::AppState;
 

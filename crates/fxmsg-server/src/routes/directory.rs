@@ -3,7 +3,7 @@
 //! [`crate::directory::change_book`].
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::{HeaderMap, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::directory::book::Book;
 use crate::directory::{change_book, file, with_root, Refused};
 use crate::error::NativeError;
+use crate::extract::Path;
 use crate::routes::admin::{missing_employee, NativeJson};
 use crate::state::AppState;
 

@@ -2,7 +2,7 @@
 //! credentials. Another employee's message (or another corp's) is exactly as missing as one that
 //! does not exist.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::{Extension, Json};
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::access::EmployeeCaller;
 use crate::error::NativeError;
 use crate::events;
+use crate::extract::Path;
 use crate::routes::inspect::{inbox_page, PageQuery};
 use crate::state::AppState;
 

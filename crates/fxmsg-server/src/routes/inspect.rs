@@ -1,12 +1,13 @@
 //! Native `/api/v1` views of what was sent: message listing, one message, an employee's inbox.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::Json;
 use fxmsg_api::native::{InboxPage, Message, MessageDetail, Page};
 use fxmsg_store::{Cursor, MessageFilter};
 use serde::Deserialize;
 
 use crate::error::NativeError;
+use crate::extract::Path;
 use crate::state::AppState;
 
 /// Page size when `limit` is absent.

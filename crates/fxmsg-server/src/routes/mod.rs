@@ -134,7 +134,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             }),
         )
         .merge(web)
-        .fallback(|| async { NativeError::not_found("no such route") })
+        .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(state)
 }
@@ -145,6 +145,20 @@ fn is_compat(path: &str) -> bool {
         && ["/cgi/", "/media/", "/oauth2.0/"]
             .iter()
             .any(|p| path.starts_with(p))
+}
+
+/// A path no route takes: 404, with the envelope on the platform's paths.
+async fn unknown_route(uri: axum::http::Uri) -> Response {
+    use axum::response::IntoResponse;
+    if is_compat(uri.path()) {
+        let mut response =
+            crate::error::CompatError::invalid("path", "is not an API of the platform")
+                .into_response();
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        response
+    } else {
+        NativeError::not_found("no such route").into_response()
+    }
 }
 
 /// A known path with another method: 405 with a body that says so, the envelope on the

@@ -1,7 +1,7 @@
 //! The integrator's test kit under `/api/v1`, behind the admin token: throwaway tenants
 //! (sandboxes), resets, the test clock and planned faults.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use fxmsg_api::native::{ClockChange, ClockTime, Deleted, Fault, NewFault, NewSandbox, Sandbox};
@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::directory::{self, TenantPlan};
 use crate::error::NativeError;
+use crate::extract::Path;
 use crate::routes::admin::NativeJson;
 use crate::routes::inspect::time_ms;
 use crate::secrets::random_hex;

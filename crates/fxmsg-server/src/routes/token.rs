@@ -8,7 +8,6 @@ use axum::Json;
 use fxmsg_api::envelope::{AppAccessToken, CorpAccessToken, OAuthToken};
 use fxmsg_api::{Envelope, ErrorCode};
 use fxmsg_store::{AppRecord, TokenKind};
-use serde_json::json;
 
 use crate::auth::{admit, Caller};
 use crate::error::CompatError;
@@ -60,16 +59,10 @@ pub async fn get_oauth_token(
                 ErrorCode::AppDisabled => "unauthorized_client",
                 _ => "invalid_request",
             };
-            let code = e.code;
-            Json(json!({
-                "traceId": current_trace_id(),
-                "errorCode": code,
-                "errorMessage": code.message(),
-                "errorDescription": e.description,
-                "error": error,
-                "error_description": e.description,
-            }))
-            .into_response()
+            let mut oauth = serde_json::Map::new();
+            oauth.insert("error".into(), error.into());
+            oauth.insert("error_description".into(), e.description.clone().into());
+            e.into_response_with(oauth)
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -18,6 +18,7 @@ use super::view::{time, View};
 use super::{html, image, notice, redirect_with_cookie, urlencode, Admin, Notice};
 use crate::access::{self, CONSOLE_COOKIE, CONSOLE_SESSION_MS};
 use crate::error::NativeError;
+use crate::extract::Path;
 use crate::routes::admin::is_admin_token;
 use crate::routes::inspect::{message_filter, MessageQuery};
 use crate::state::AppState;

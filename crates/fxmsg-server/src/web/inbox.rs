@@ -2,7 +2,7 @@
 //! read (the page's script posts the read, from this origin).
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use fxmsg_api::native::InboxItem;
@@ -10,6 +10,7 @@ use fxmsg_api::native::InboxItem;
 use super::view::{time, View};
 use super::{html, image, notice, urlencode, Employee, Notice};
 use crate::error::NativeError;
+use crate::extract::Path;
 use crate::state::AppState;
 
 /// Messages the inbox page shows, newest first.

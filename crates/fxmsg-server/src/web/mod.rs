@@ -9,7 +9,7 @@ mod inbox;
 mod view;
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::header::{self, HeaderName, HeaderValue, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::access::{self, EmployeeCaller};
 use crate::error::NativeError;
+use crate::extract::Path;
 use crate::routes::access as login;
 use crate::state::AppState;
 

@@ -111,6 +111,41 @@ async fn unknown_routes_and_methods_are_client_errors_with_a_trace_id() {
         .unwrap();
     assert_eq!(missing.status(), 404);
     // The trace layer wraps the whole route table, so answers no route produced carry one too.
-    let trace_id = missing.headers()["x-fxmsg-trace-id"].to_str().unwrap();
+    let trace_id = missing.headers()["x-fxmsg-trace-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(trace_id.starts_with("E-O."), "{trace_id}");
+    // On the platform's paths, in the envelope.
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["errorCode"], 15002, "{body}");
+    assert_eq!(body["traceId"], trace_id.as_str());
+    assert!(body["errorDescription"]
+        .as_str()
+        .unwrap()
+        .contains("not an API"));
+    let native = server.get("/api/v1/nothing", None).await;
+    assert_eq!(native.status(), 404);
+    let body: serde_json::Value = native.json().await.unwrap();
+    assert_eq!(body["code"], "not_found", "{body}");
+}
+
+#[tokio::test]
+async fn a_path_segment_that_is_not_utf_8_is_a_400_naming_it() {
+    let server = TestServer::start().await;
+    for (path, parameter) in [
+        ("/api/v1/messages/%FF", "message_id"),
+        ("/api/v1/corps/%C3%28/apps", "corp_id"),
+    ] {
+        let r = server.get(path, Some(crate::support::ADMIN_TOKEN)).await;
+        assert_eq!(r.status(), 400, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "bad_request", "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains(parameter) && message.contains("UTF-8"),
+            "{message}"
+        );
+    }
 }

@@ -199,6 +199,11 @@ async fn metrics_count_sends_errors_requests_and_commits() {
             .post_legacy("/cgi/message/send", text(&["1000"]))
             .await,
     );
+    let app = &server.demo.app;
+    let bad = json!({"appId": app.app.app_id, "appSecret": "bad", "permanentCode": app.permanent_code, "grantType": "app_secret"});
+    let refused = server.post("/oauth2.0/token", &bad).await;
+    assert_error(&refused, 10006, "appSecret");
+    assert_eq!(refused["error"], "invalid_client");
     let empty = json!({"toUser": ["1000"], "msgType": "text", "text": {"content": ""}});
     assert_error(
         &server.post_legacy("/cgi/message/send", empty).await,
@@ -240,7 +245,10 @@ async fn metrics_count_sends_errors_requests_and_commits() {
     );
     let errors = [("route", "/cgi/message/send"), ("code", "12005")];
     assert_eq!(delta("fxmsg_api_errors_total", &errors), 1.0);
-    assert_eq!(delta("fxmsg_api_errors_total", &[]), 1.0);
+    // The OAuth route's errors, with their extra fields, are counted like every other.
+    let oauth = [("route", "/oauth2.0/token"), ("code", "10006")];
+    assert_eq!(delta("fxmsg_api_errors_total", &oauth), 1.0);
+    assert_eq!(delta("fxmsg_api_errors_total", &[]), 2.0);
     let lookup = [
         ("route", "/api/v1/messages/{message_id}"),
         ("status", "404"),
