@@ -266,3 +266,134 @@ async fn a_resuming_stream_loses_no_event_across_sigkill() {
         acked.len()
     );
 }
+
+/// The crash loop: `FXMSG_CRASH_CYCLES` cycles (3 by default; RELIABILITY.md documents a run of
+/// 20 or more) of start, send from eight clients recording every acknowledged messageId, SIGKILL
+/// after a random number of acknowledgements, restart on the same data. Then every acknowledged
+/// message must be there with all its inbox rows, and the event log must hold one event per
+/// stored message in an unbroken sequence, every acknowledged one among them.
+#[tokio::test]
+async fn a_crash_loop_loses_no_acknowledged_message() {
+    let cycles: usize = std::env::var("FXMSG_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let dir = tempfile::tempdir().unwrap();
+    let to = ["1000", "1001", "1002", "1003", "1004"];
+    let mut credentials = None;
+    let mut acked = Vec::<String>::new();
+    for cycle in 0..cycles {
+        let (mut child, url, banner) = spawn(dir.path());
+        let credentials = credentials
+            .get_or_insert_with(|| {
+                Credentials::new(
+                    field(&banner, "appId: "),
+                    field(&banner, "appSecret: "),
+                    field(&banner, "permanentCode: "),
+                )
+            })
+            .clone();
+        let client = Client::builder(&url)
+            .credentials(credentials)
+            .retry(RetryPolicy {
+                max_attempts: 1,
+                ..Default::default()
+            })
+            .build()
+            .unwrap();
+        let this_cycle = Arc::new(Mutex::new(Vec::<String>::new()));
+        let senders: Vec<_> = (0..8)
+            .map(|_| {
+                let (client, acked) = (client.clone(), this_cycle.clone());
+                tokio::spawn(async move {
+                    let text = format!("cycle {cycle}");
+                    while let Ok(sent) = client.send(&SendMessage::text(to, &text)).await {
+                        acked.lock().unwrap().push(sent.message_id);
+                    }
+                })
+            })
+            .collect();
+        // A random moment: after 10 to 300 acknowledgements, with sends in every stage.
+        let kill_after = 10 + usize::from(uuid::Uuid::new_v4().as_bytes()[0]) * 290 / 255;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while this_cycle.lock().unwrap().len() < kill_after {
+            assert!(
+                Instant::now() < deadline,
+                "cycle {cycle}: sends were not acknowledged in time"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        for sender in senders {
+            sender.await.unwrap();
+        }
+        acked.extend(this_cycle.lock().unwrap().drain(..));
+    }
+
+    let (mut child, url, _) = spawn(dir.path());
+    let admin = AdminClient::new(&url, ADMIN_TOKEN);
+    let mut lost = Vec::new();
+    for id in &acked {
+        match admin.get_message(id).await {
+            Ok(detail) if detail.deliveries.len() == to.len() => {}
+            Ok(detail) => lost.push(format!("{id}: {} inbox rows", detail.deliveries.len())),
+            Err(e) => lost.push(format!("{id}: {e}")),
+        }
+    }
+    let mut stored = 0;
+    let mut cursor = None;
+    loop {
+        let page = admin
+            .list_messages(&MessageQuery {
+                cursor,
+                limit: Some(500),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        stored += page.items.len();
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut positions = Vec::new();
+    let mut streamed = std::collections::HashSet::new();
+    let mut events = Box::pin(admin.events(EventsQuery {
+        since: Some(0),
+        ..Default::default()
+    }));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while positions.len() < stored {
+        let item = tokio::time::timeout_at(deadline.into(), events.next())
+            .await
+            .unwrap_or_else(|_| panic!("{} of {stored} events", positions.len()))
+            .expect("the stream stays open")
+            .unwrap();
+        match item {
+            StreamItem::Event(e) => {
+                positions.push(e.global_seq);
+                streamed.insert(e.message_id);
+            }
+            StreamItem::Open(_) => {}
+            StreamItem::Reset(head) => panic!("reset {head:?}"),
+        }
+    }
+    assert_eq!(positions, (1..=stored as i64).collect::<Vec<_>>());
+    lost.extend(
+        acked
+            .iter()
+            .filter(|id| !streamed.contains(*id))
+            .map(|id| format!("{id}: no event")),
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    println!(
+        "crash loop: {cycles} SIGKILLs, {} acknowledged, {} found, {} lost, {stored} stored",
+        acked.len(),
+        acked.len() - lost.len(),
+        lost.len()
+    );
+    assert!(lost.is_empty(), "lost: {lost:?}");
+}
