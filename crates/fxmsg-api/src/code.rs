@@ -60,6 +60,9 @@ pub enum ErrorCode {
     AppDisabled,
     /// `30002`: the corp's daily call quota is used up; not retryable before the next day.
     DailyQuotaExceeded,
+    /// `30003`: the corp has no quota left for this (fxmsg: its media storage quota); not
+    /// retryable until media is deleted or the quota raised.
+    QuotaExhausted,
     /// `30004`: call frequency exceeded; retryable.
     FrequencyExceeded,
     /// `30007`: the corp has no such department.
@@ -125,6 +128,7 @@ const TABLE: &[(ErrorCode, i64, &str)] = &[
     (ErrorCode::NoCredentials, 20017, "corpId not found"),
     (ErrorCode::AppDisabled, 20021, "app disabled"),
     (ErrorCode::DailyQuotaExceeded, 30002, "daily quota exceeded"),
+    (ErrorCode::QuotaExhausted, 30003, "no quota left"),
     (ErrorCode::FrequencyExceeded, 30004, "frequency exceeded"),
     (
         ErrorCode::DepartmentNotFound,

@@ -54,6 +54,10 @@ pub struct Config {
     /// does not fit waits for room. Bounds memory whatever clients send.
     #[arg(long, env = "FXMSG_BODY_BUFFER_BUDGET", default_value_t = 64 * 1024 * 1024)]
     pub body_buffer_budget: usize,
+    /// Bytes of live media each corp may hold; an upload that would pass it gets 30003. 0: no
+    /// limit.
+    #[arg(long, env = "FXMSG_MEDIA_QUOTA", default_value_t = 10 * 1024 * 1024 * 1024)]
+    pub media_quota_bytes: u64,
     /// Do not create the demo corp on first start.
     #[arg(long, env = "FXMSG_NO_DEMO")]
     pub no_demo: bool,
@@ -98,6 +102,7 @@ impl Config {
             max_connections: None,
             shutdown_grace_secs: 10,
             body_buffer_budget: 64 * 1024 * 1024,
+            media_quota_bytes: 10 * 1024 * 1024 * 1024,
             no_demo: false,
             key_prune_secs: 60,
             event_retention_days: 7,
@@ -148,6 +153,7 @@ impl fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("body_buffer_budget", &self.body_buffer_budget)
+            .field("media_quota_bytes", &self.media_quota_bytes)
             .field("no_demo", &self.no_demo)
             .field("key_prune_secs", &self.key_prune_secs)
             .field("event_retention_days", &self.event_retention_days)

@@ -156,6 +156,11 @@ impl From<StoreError> for NativeError {
                 NativeError::conflict("a record with the same identity already exists")
             }
             StoreError::NotFound(what) => NativeError::not_found(what),
+            StoreError::QuotaExceeded { used } => NativeError {
+                status: StatusCode::INSUFFICIENT_STORAGE,
+                code: "quota_exceeded",
+                message: format!("the corp's quota is used up ({used} bytes in use)"),
+            },
             StoreError::Backend(detail) => {
                 tracing::error!(error = %detail, "store failure");
                 NativeError::internal()

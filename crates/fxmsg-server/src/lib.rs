@@ -203,6 +203,7 @@ impl Server {
                 Duration::from_secs(config.read_timeout_secs.max(1)),
                 config.body_buffer_budget,
             ),
+            media_quota: (config.media_quota_bytes > 0).then_some(config.media_quota_bytes),
             faults: faults::Faults::default(),
             limits: config
                 .rate_limits

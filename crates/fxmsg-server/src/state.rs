@@ -44,6 +44,8 @@ pub struct Shared {
     pub admin_token_hash: Arc<str>,
     /// How request bodies are read: JSON size limit, read timeout, memory budget.
     pub bodies: crate::extract::Bodies,
+    /// Bytes of live media each corp may hold (`--media-quota-bytes`); `None`: no limit.
+    pub media_quota: Option<u64>,
     /// Planned faults on compat paths.
     pub faults: Faults,
     /// The platform's call limits, when on (`--rate-limits`).

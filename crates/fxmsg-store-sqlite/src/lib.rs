@@ -605,9 +605,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn insert_media(&self, media: &MediaRecord) -> Result<()> {
+    async fn insert_media(&self, media: &MediaRecord, quota: Option<u64>) -> Result<()> {
         let media = media.clone();
-        self.write(move |c| media::insert(c, &media)).await
+        self.write(move |c| media::insert(c, &media, quota)).await
+    }
+    async fn media_bytes(&self, corp_id: &str) -> Result<u64> {
+        media::live_bytes(&self.reader, corp_id).await
     }
     async fn media(&self, corp_id: &str, media_id: &str) -> Result<Option<MediaRecord>> {
         let key = (corp_id.to_owned(), media_id.to_owned());

@@ -169,7 +169,7 @@ async fn a_send_with_missing_media_writes_nothing() {
         object_key: "k".into(),
         created_at: 0,
     };
-    store.insert_media(&media).await.unwrap();
+    store.insert_media(&media, None).await.unwrap();
     let mut m = message("m1", "C1", &["UC10"], 1);
     m.media_ids = vec!["img".into()];
     assert_eq!(
@@ -381,7 +381,7 @@ async fn a_send_refused_for_missing_media_does_not_claim_its_key() {
         InsertOutcome::MissingMedia("img".into())
     );
     // The integrator uploads the cover and retries with the same key: it is a first send.
-    store.insert_media(&image("img", "C1")).await.unwrap();
+    store.insert_media(&image("img", "C1"), None).await.unwrap();
     assert_eq!(
         store.insert_message(m, Some(key("k", 7))).await.unwrap(),
         InsertOutcome::Inserted
@@ -392,7 +392,7 @@ async fn a_send_refused_for_missing_media_does_not_claim_its_key() {
 #[tokio::test]
 async fn a_retry_is_answered_as_before_after_its_cover_was_deleted() {
     let (_dir, store) = store().await;
-    store.insert_media(&image("img", "C1")).await.unwrap();
+    store.insert_media(&image("img", "C1"), None).await.unwrap();
     let mut m = message("m1", "C1", &["UC10"], 1);
     m.media_ids = vec!["img".into()];
     assert_eq!(
@@ -1159,7 +1159,7 @@ async fn fill(store: &SqliteStore, corp: &str) {
         .unwrap();
     let mut media = image(&format!("i{corp}"), corp);
     media.object_key = format!("media/{corp}");
-    store.insert_media(&media).await.unwrap();
+    store.insert_media(&media, None).await.unwrap();
     let credential = fxmsg_api::native::Credential {
         credential_id: format!("c{corp}"),
         kind: fxmsg_api::native::CredentialKind::Token,
@@ -1368,4 +1368,42 @@ async fn department_members_follow_the_tree_and_stay_in_their_corp() {
     store.delete_corp("C1").await.unwrap();
     assert!(store.list_departments("C1").await.unwrap().is_empty());
     assert_eq!(store.list_departments("C2").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn media_fits_a_quota_at_its_limit_and_not_past_it_per_corp() {
+    let (_dir, store) = store().await;
+    let sized = |id: &str, corp: &str, size: i64| MediaRecord {
+        size,
+        ..image(id, corp)
+    };
+    store
+        .insert_media(&sized("a", "C1", 60), Some(100))
+        .await
+        .unwrap();
+    // Exactly at the quota.
+    store
+        .insert_media(&sized("b", "C1", 40), Some(100))
+        .await
+        .unwrap();
+    assert_eq!(store.media_bytes("C1").await.unwrap(), 100);
+    // One byte past it: refused, nothing written.
+    let refused = store.insert_media(&sized("c", "C1", 1), Some(100)).await;
+    assert!(
+        matches!(refused, Err(StoreError::QuotaExceeded { used: 100 })),
+        "{refused:?}"
+    );
+    assert!(store.media("C1", "c").await.unwrap().is_none());
+    // Another corp's media count for it alone.
+    store
+        .insert_media(&sized("d", "C2", 100), Some(100))
+        .await
+        .unwrap();
+    // Deleted media frees its room.
+    store.delete_media("C1", "a", 1).await.unwrap();
+    assert_eq!(store.media_bytes("C1").await.unwrap(), 40);
+    store
+        .insert_media(&sized("c", "C1", 60), Some(100))
+        .await
+        .unwrap();
 }

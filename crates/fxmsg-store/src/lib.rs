@@ -33,6 +33,9 @@ pub enum StoreError {
     /// The referenced parent (corp, app, …) does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// Storing this would take the corp past its quota; `used` is what it holds already.
+    #[error("quota exceeded: {used} bytes in use")]
+    QuotaExceeded { used: u64 },
     /// The backend failed; the message is for logs, never for clients.
     #[error("storage backend error: {0}")]
     Backend(String),
@@ -597,8 +600,12 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<bool>;
 
-    /// Stores media metadata (after the bytes are in the object store).
-    async fn insert_media(&self, media: &MediaRecord) -> Result<()>;
+    /// Stores media metadata (after the bytes are in the object store). With a `quota`, the
+    /// corp's live media plus this one must fit in it, checked in the same transaction, else
+    /// [`StoreError::QuotaExceeded`] and nothing is written.
+    async fn insert_media(&self, media: &MediaRecord, quota: Option<u64>) -> Result<()>;
+    /// Bytes of the corp's live media.
+    async fn media_bytes(&self, corp_id: &str) -> Result<u64>;
     /// Live media of the corp.
     async fn media(&self, corp_id: &str, media_id: &str) -> Result<Option<MediaRecord>>;
     /// Marks media of the corp deleted and returns it; `None` if it was not live.

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fxmsg_api::envelope::{Empty, UploadResult};
 use fxmsg_api::{Envelope, ErrorCode};
-use fxmsg_store::{MediaKind, MediaRecord};
+use fxmsg_store::{MediaKind, MediaRecord, StoreError};
 use object_store::path::Path as ObjectPath;
 use object_store::WriteMultipart;
 
@@ -80,8 +80,12 @@ async fn upload(
             let media_id = uuid::Uuid::new_v4().to_string();
             let file_name = clean_file_name(field.file_name(), &media_id);
             let declared = field.content_type().map(str::to_owned);
+            let used = match state.media_quota {
+                Some(_) => state.store.media_bytes(&caller.corp_id).await?,
+                None => 0,
+            };
             let (content_type, size, object_key) =
-                store_stream(state, kind, field, declared).await?;
+                store_stream(state, kind, field, declared, used).await?;
             let record = MediaRecord {
                 media_id: media_id.clone(),
                 corp_id: caller.corp_id.clone(),
@@ -93,9 +97,12 @@ async fn upload(
                 object_key: object_key.to_string(),
                 created_at: state.now(),
             };
-            if let Err(e) = state.store.insert_media(&record).await {
+            if let Err(e) = state.store.insert_media(&record, state.media_quota).await {
                 let _ = state.media.delete(&object_key).await;
-                return Err(e.into());
+                return Err(match e {
+                    StoreError::QuotaExceeded { used } => quota_exhausted(state, used),
+                    e => e.into(),
+                });
             }
             return Ok(Json(Envelope::ok(
                 current_trace_id(),
@@ -105,19 +112,36 @@ async fn upload(
     }
 }
 
-/// Streams the field into the object store, enforcing the size limit and the image check while
-/// reading. Nothing is left behind when it fails.
+/// `30003`: the corp's media would not fit in its storage quota.
+fn quota_exhausted(state: &AppState, used: u64) -> CompatError {
+    CompatError::new(
+        ErrorCode::QuotaExhausted,
+        format!(
+            "media: the corp's storage quota of {} bytes would be exceeded ({used} bytes in \
+             use); delete media or raise --media-quota-bytes",
+            state.media_quota.unwrap_or(u64::MAX)
+        ),
+    )
+}
+
+/// Streams the field into the object store, enforcing the size limit, the corp's storage quota
+/// (`used` bytes taken already) and the image check while reading. Nothing is left behind when
+/// it fails.
 async fn store_stream(
     state: &AppState,
     kind: MediaKind,
     mut field: axum::extract::multipart::Field<'_>,
     declared: Option<String>,
+    used: u64,
 ) -> Result<(String, u64, ObjectPath), CompatError> {
     let limit = if kind == MediaKind::Image {
         MAX_IMAGE_BYTES
     } else {
         MAX_DOCUMENT_BYTES
     };
+    let room = state
+        .media_quota
+        .map_or(u64::MAX, |q| q.saturating_sub(used));
     // The part being filled and the two being written.
     let _room = state.bodies.reserve(3 * PART_BYTES).await;
     let pause = state.bodies.read_timeout();
@@ -142,6 +166,9 @@ async fn store_stream(
             .map_err(truncated)?
         {
             size += chunk.len() as u64;
+            if size > room && room < limit {
+                return Err(quota_exhausted(state, used));
+            }
             if size > limit {
                 let what = if kind == MediaKind::Image {
                     "images"

@@ -329,3 +329,63 @@ async fn documents_are_served_as_declared_only_from_an_allowlist_and_long_names_
         }
     }
 }
+
+#[tokio::test]
+async fn a_corps_media_fits_its_storage_quota_at_the_limit_and_not_past_it() {
+    let server = TestServer::start_with(|c| c.media_quota_bytes = 100).await;
+    let document = |n: usize| {
+        let mut bytes = b"%PDF-1.4 ".to_vec();
+        bytes.resize(n, b'x');
+        bytes
+    };
+    let upload = |n: usize| {
+        server.upload_raw(
+            "/media/upload?type=document",
+            "q.pdf",
+            "application/pdf",
+            document(n),
+        )
+    };
+    let first = upload(60).await;
+    assert_success(&first);
+    // Exactly at the quota.
+    assert_success(&upload(40).await);
+    // One byte past it, and a file far past the room left: refused, nothing kept.
+    let files = server.media_files();
+    assert_error(&upload(1).await, 30003, "storage quota of 100 bytes");
+    assert_error(&upload(5000).await, 30003, "100 bytes in use");
+    assert_eq!(server.media_files(), files, "a refused upload left a file");
+    // Another corp has its own quota.
+    let other = server.other_corp("quota-other").await;
+    let (token, corp_id) = server.legacy_token_for(&other.app).await;
+    let part = reqwest::multipart::Part::bytes(document(100))
+        .file_name("o.pdf")
+        .mime_str("application/pdf")
+        .unwrap();
+    let r: serde_json::Value = server
+        .http()
+        .post(format!(
+            "{}/media/upload?type=document&corpAccessToken={token}&corpId={corp_id}",
+            server.url
+        ))
+        .multipart(reqwest::multipart::Form::new().part("media", part))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_success(&r);
+    // Deleting frees room; two uploads racing for it: exactly one fits.
+    assert_success(
+        &server
+            .post_legacy("/media/delete", json!({"mediaId": first["mediaId"]}))
+            .await,
+    );
+    let (a, b) = tokio::join!(upload(60), upload(60));
+    let codes = [a["errorCode"].as_i64(), b["errorCode"].as_i64()];
+    assert!(
+        codes.contains(&Some(0)) && codes.contains(&Some(30003)),
+        "{a} {b}"
+    );
+}
