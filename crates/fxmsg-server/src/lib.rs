@@ -19,6 +19,7 @@
 
 mod access;
 mod auth;
+pub mod backup;
 mod bootstrap;
 pub mod clock;
 mod config;

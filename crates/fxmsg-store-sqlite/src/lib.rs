@@ -7,6 +7,7 @@
 //! server acknowledge a request only after its data is on disk.
 #![forbid(unsafe_code)]
 
+pub mod backup;
 mod cache;
 mod credentials;
 mod directory;

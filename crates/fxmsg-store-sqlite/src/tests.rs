@@ -1407,3 +1407,36 @@ async fn media_fits_a_quota_at_its_limit_and_not_past_it_per_corp() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_snapshot_lists_its_live_media_and_can_forget_what_was_deleted_meanwhile() {
+    let (dir, store) = store().await;
+    store.insert_media(&image("a", "C1"), None).await.unwrap();
+    store
+        .insert_media(
+            &MediaRecord {
+                object_key: "kb".into(),
+                ..image("b", "C1")
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    store.delete_media("C1", "a", 1).await.unwrap();
+    let copy = dir.path().join("copy.db");
+    let keys = crate::backup::snapshot(&dir.path().join("fxmsg.db"), &copy)
+        .await
+        .unwrap();
+    assert_eq!(keys, ["kb"]);
+    // Deleted on the live side before its bytes were copied: forgotten in the copy.
+    crate::backup::forget_media(&copy, vec!["kb".into()], 2)
+        .await
+        .unwrap();
+    let restored = SqliteStore::open(&copy).await.unwrap();
+    assert!(restored.media("C1", "b").await.unwrap().is_none());
+    assert!(store.media("C1", "b").await.unwrap().is_some());
+    // A snapshot never overwrites a file.
+    assert!(crate::backup::snapshot(&dir.path().join("fxmsg.db"), &copy)
+        .await
+        .is_err());
+}

@@ -117,6 +117,12 @@ pub enum Command {
   fxmsg wait --to 1000 --corp FSCID_… --text \"Build 512\"
   fxmsg wait --type articles --timeout 120 --json")]
     Wait(WaitArgs),
+    /// Copy a data directory, consistently, while its server runs (restore: serve the copy).
+    #[command(after_help = "Examples:
+  fxmsg backup /backups/fxmsg-2026-12-03          copy ./fxmsg-data
+  fxmsg backup --data-dir /var/lib/fxmsg /backups/today
+  fxmsg serve --data-dir /backups/today          restore: start on the copy")]
+    Backup(BackupArgs),
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   fxmsg completions bash > ~/.local/share/bash-completion/completions/fxmsg
@@ -127,6 +133,19 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+}
+
+/// `fxmsg backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The data directory to copy (the one `fxmsg serve` uses).
+    #[arg(long, env = "FXMSG_DATA_DIR", default_value = "./fxmsg-data")]
+    pub data_dir: PathBuf,
+    /// A new directory for the copy.
+    pub dest: PathBuf,
+    /// Output.
+    #[command(flatten)]
+    pub output: Output,
 }
 
 /// `fxmsg events`.

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
             Command::Departments(args) => calls::departments(args).await,
             Command::Events(args) => watch::events(args).await,
             Command::Wait(args) => watch::wait(args).await,
+            Command::Backup(args) => serve::backup(args).await,
             Command::Completions { .. } => unreachable!("handled before the runtime starts"),
         }
     })
