@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use fxmsg_client::admin::{AdminClient, MessageQuery};
+use fxmsg_client::admin::AdminClient;
 use fxmsg_client::events::{EventsQuery, StreamItem};
 use fxmsg_client::{AuthStyle, Client, Credentials, RetryPolicy, SendMessage};
 
-use crate::support::ADMIN_TOKEN;
+use crate::support::{count_messages, ADMIN_TOKEN};
 
 /// Starts `fxmsg serve` on port 0 and reads the banner: (child, base URL, banner lines).
 fn spawn(data_dir: &std::path::Path) -> (Child, String, Vec<String>) {
@@ -220,23 +220,7 @@ async fn a_resuming_stream_loses_no_event_across_sigkill() {
     let acked = acked.lock().unwrap().clone();
 
     let (mut child, _, _) = spawn_on(dir.path(), &listen);
-    let mut total = 0;
-    let mut cursor = None;
-    loop {
-        let page = admin
-            .list_messages(&MessageQuery {
-                cursor,
-                limit: Some(500),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        total += page.items.len();
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let total = count_messages(&admin).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while seen.lock().unwrap().len() < total {
         assert!(
@@ -341,23 +325,7 @@ async fn a_crash_loop_loses_no_acknowledged_message() {
             Err(e) => lost.push(format!("{id}: {e}")),
         }
     }
-    let mut stored = 0;
-    let mut cursor = None;
-    loop {
-        let page = admin
-            .list_messages(&MessageQuery {
-                cursor,
-                limit: Some(500),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        stored += page.items.len();
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let stored = count_messages(&admin).await;
     let mut positions = Vec::new();
     let mut streamed = std::collections::HashSet::new();
     let mut events = Box::pin(admin.events(EventsQuery {

@@ -362,12 +362,8 @@ async fn hostile_file_names_never_escape_the_disposition_or_the_media_directory(
             continue;
         }
         let download = server
-            .http()
-            .post(format!("{}/media/download", server.url))
-            .json(&json!({"corpAccessToken": token, "corpId": corp_id, "mediaId": r["mediaId"]}))
-            .send()
-            .await
-            .unwrap();
+            .download_legacy(&token, &corp_id, &r["mediaId"])
+            .await;
         assert_eq!(download.status(), 200, "{shown}");
         assert!(download.headers().get("set-cookie").is_none(), "{shown}");
         let disposition = download.headers()["content-disposition"]

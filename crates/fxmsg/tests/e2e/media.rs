@@ -131,13 +131,7 @@ async fn downloads_carry_safe_headers_and_the_exact_bytes() {
         (&image, "image/png", PNG),
         (&doc, "application/octet-stream", &b"<h1>hi</h1>"[..]),
     ] {
-        let response = server
-            .http()
-            .post(format!("{}/media/download", server.url))
-            .json(&json!({"corpAccessToken": token, "corpId": corp_id, "mediaId": id}))
-            .send()
-            .await
-            .unwrap();
+        let response = server.download_legacy(&token, &corp_id, &json!(id)).await;
         let headers = response.headers().clone();
         assert_eq!(headers["content-type"], mime);
         assert_eq!(headers["x-content-type-options"], "nosniff");
@@ -309,12 +303,8 @@ async fn documents_are_served_as_declared_only_from_an_allowlist_and_long_names_
             .await;
         assert_success(&uploaded);
         let response = server
-            .http()
-            .post(format!("{}/media/download", server.url))
-            .json(&json!({"corpAccessToken": token, "corpId": corp_id, "mediaId": uploaded["mediaId"]}))
-            .send()
-            .await
-            .unwrap();
+            .download_legacy(&token, &corp_id, &uploaded["mediaId"])
+            .await;
         assert_eq!(response.headers()["content-type"], served, "{declared}");
         let disposition = response.headers()["content-disposition"]
             .to_str()
@@ -357,25 +347,16 @@ async fn a_corps_media_fits_its_storage_quota_at_the_limit_and_not_past_it() {
     assert_eq!(server.media_files(), files, "a refused upload left a file");
     // Another corp has its own quota.
     let other = server.other_corp("quota-other").await;
-    let (token, corp_id) = server.legacy_token_for(&other.app).await;
-    let part = reqwest::multipart::Part::bytes(document(100))
-        .file_name("o.pdf")
-        .mime_str("application/pdf")
-        .unwrap();
-    let r: serde_json::Value = server
-        .http()
-        .post(format!(
-            "{}/media/upload?type=document&corpAccessToken={token}&corpId={corp_id}",
-            server.url
-        ))
-        .multipart(reqwest::multipart::Form::new().part("media", part))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_success(&r);
+    let theirs = server
+        .upload_raw_as(
+            &other.app,
+            "/media/upload?type=document",
+            "o.pdf",
+            "application/pdf",
+            document(100),
+        )
+        .await;
+    assert_success(&theirs);
     // Deleting frees room; two uploads racing for it: exactly one fits.
     assert_success(
         &server

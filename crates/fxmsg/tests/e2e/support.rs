@@ -185,7 +185,21 @@ impl TestServer {
         mime: &str,
         bytes: Vec<u8>,
     ) -> Value {
-        let (token, corp_id) = self.legacy_token_for(&self.demo.app).await;
+        let app = self.demo.app.clone();
+        self.upload_raw_as(&app, path_and_query, file_name, mime, bytes)
+            .await
+    }
+
+    /// [`TestServer::upload_raw`] as `app`.
+    pub async fn upload_raw_as(
+        &self,
+        app: &AppCredentials,
+        path_and_query: &str,
+        file_name: &str,
+        mime: &str,
+        bytes: Vec<u8>,
+    ) -> Value {
+        let (token, corp_id) = self.legacy_token_for(app).await;
         let part = reqwest::multipart::Part::bytes(bytes)
             .file_name(file_name.to_owned())
             .mime_str(mime)
@@ -273,20 +287,40 @@ impl TestServer {
 
     /// Total messages stored, across corps.
     pub async fn message_count(&self) -> usize {
-        let mut total = 0;
-        let mut cursor = None;
-        loop {
-            let query = fxmsg_client::admin::MessageQuery {
-                cursor,
-                limit: Some(500),
-                ..Default::default()
-            };
-            let page = self.admin.list_messages(&query).await.unwrap();
-            total += page.items.len();
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return total,
-            }
+        count_messages(&self.admin).await
+    }
+
+    /// `POST /media/download` with legacy credentials in the body; the raw response.
+    pub async fn download_legacy(
+        &self,
+        token: &str,
+        corp_id: &str,
+        media_id: &Value,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/media/download", self.url))
+            .json(&json!({"corpAccessToken": token, "corpId": corp_id, "mediaId": media_id}))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Total messages a server stores, across corps, page by page.
+pub async fn count_messages(admin: &AdminClient) -> usize {
+    let mut total = 0;
+    let mut cursor = None;
+    loop {
+        let query = fxmsg_client::admin::MessageQuery {
+            cursor,
+            limit: Some(500),
+            ..Default::default()
+        };
+        let page = admin.list_messages(&query).await.unwrap();
+        total += page.items.len();
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return total,
         }
     }
 }
