@@ -58,6 +58,10 @@ pub struct Config {
     /// limit.
     #[arg(long, env = "FXMSG_MEDIA_QUOTA", default_value_t = 10 * 1024 * 1024 * 1024)]
     pub media_quota_bytes: u64,
+    /// Days messages are kept: older ones are deleted with their inbox rows, and media older than
+    /// that which no remaining message refers to, in small batches off the send path. 0: forever.
+    #[arg(long, env = "FXMSG_RETAIN_MESSAGES_DAYS", default_value_t = 0)]
+    pub retain_messages_days: u64,
     /// Do not create the demo corp on first start.
     #[arg(long, env = "FXMSG_NO_DEMO")]
     pub no_demo: bool,
@@ -103,6 +107,7 @@ impl Config {
             shutdown_grace_secs: 10,
             body_buffer_budget: 64 * 1024 * 1024,
             media_quota_bytes: 10 * 1024 * 1024 * 1024,
+            retain_messages_days: 0,
             no_demo: false,
             key_prune_secs: 60,
             event_retention_days: 7,
@@ -154,6 +159,7 @@ impl fmt::Debug for Config {
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("body_buffer_budget", &self.body_buffer_budget)
             .field("media_quota_bytes", &self.media_quota_bytes)
+            .field("retain_messages_days", &self.retain_messages_days)
             .field("no_demo", &self.no_demo)
             .field("key_prune_secs", &self.key_prune_secs)
             .field("event_retention_days", &self.event_retention_days)

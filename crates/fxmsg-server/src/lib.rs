@@ -31,6 +31,7 @@ mod faults;
 mod limits;
 mod media;
 mod metrics;
+mod retention;
 mod routes;
 mod secrets;
 mod serve;
@@ -124,8 +125,9 @@ pub struct Server {
     store: SqliteStore,
     clock: Arc<dyn Clock>,
     prune_now: Arc<tokio::sync::Notify>,
-    key_prune_every: Duration,
-    event_retention: Duration,
+    /// What the pruner keeps, and its media store (for the bytes of pruned media).
+    retention: retention::Retention,
+    media: Arc<dyn object_store::ObjectStore>,
     /// Cancelled when shutdown begins, so event streams and waits end.
     shutdown: tokio_util::sync::CancellationToken,
     /// How connections are bounded.
@@ -191,11 +193,12 @@ impl Server {
         bootstrap::demo(&store, !config.no_demo, clock.now_ms(), &mut boot)
             .await
             .map_err(bootstrap_error)?;
+        let media_store: Arc<dyn object_store::ObjectStore> = Arc::new(media);
         let shutdown = tokio_util::sync::CancellationToken::new();
         let prune_now = Arc::new(tokio::sync::Notify::new());
         let state = AppState::new(state::Shared {
             store: Arc::new(store.clone()),
-            media: Arc::new(media),
+            media: media_store.clone(),
             clock: clock.clone(),
             token_key,
             admin_token_hash: admin_token_hash.into(),
@@ -229,8 +232,13 @@ impl Server {
                 store,
                 clock,
                 prune_now,
-                key_prune_every: Duration::from_secs(config.key_prune_secs),
-                event_retention: Duration::from_secs(config.event_retention_days * 86_400),
+                retention: retention::Retention {
+                    every: Duration::from_secs(config.key_prune_secs),
+                    events: Duration::from_secs(config.event_retention_days * 86_400),
+                    messages: (config.retain_messages_days > 0)
+                        .then(|| Duration::from_secs(config.retain_messages_days * 86_400)),
+                },
+                media: media_store,
                 shutdown,
                 bounds: serve::Bounds {
                     read_timeout: Duration::from_secs(config.read_timeout_secs.max(1)),
@@ -255,12 +263,12 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let pruner = tokio::spawn(prune(
-            self.store.clone(),
+        let pruner = tokio::spawn(retention::run(
+            Arc::new(self.store.clone()),
+            self.media,
             self.clock,
             self.prune_now,
-            self.key_prune_every,
-            self.event_retention,
+            self.retention,
         ));
         let app = routes::app(self.router);
         let streams = self.shutdown.clone();
@@ -307,57 +315,6 @@ fn lock_data_dir(data_dir: &Path) -> Result<File, StartError> {
         .and_then(|()| file.write_all(pid.as_bytes()))
         .map_err(at(&path))?;
     Ok(file)
-}
-
-/// Most keys deleted per pruning step. Keys sit at random places in their table, so each one
-/// deleted can dirty a page of its own: 250 keep a step's commit short enough not to hold up sends,
-/// and with [`KEY_PRUNE_PAUSE`] a pass still deletes up to 25,000 keys a second, above the send
-/// path's sustained rate on the benchmark's machine.
-const KEY_PRUNE_CHUNK: u32 = 250;
-/// Pause between two steps of one pass.
-const KEY_PRUNE_PAUSE: Duration = Duration::from_millis(10);
-
-/// Every `every` (and whenever `now` is notified: the test clock moved), one pass that deletes the idempotency keys past their window and the events
-/// older than `retention`, oldest first, in steps of at most [`KEY_PRUNE_CHUNK`] rows. Without it
-/// every keyed send would leave a row forever. A pass with nothing to delete is an index lookup
-/// per table.
-async fn prune(
-    store: SqliteStore,
-    clock: Arc<dyn Clock>,
-    now: Arc<tokio::sync::Notify>,
-    every: Duration,
-    retention: Duration,
-) {
-    use fxmsg_store::Store;
-    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = now.notified() => {}
-        }
-        loop {
-            let before = clock.now_ms() - routes::message::IDEMPOTENCY_WINDOW_MS;
-            match store.prune_idempotency_keys(before, KEY_PRUNE_CHUNK).await {
-                Ok((_, true)) => break,
-                Ok((_, false)) => tokio::time::sleep(KEY_PRUNE_PAUSE).await,
-                Err(e) => {
-                    tracing::warn!(error = %e, "pruning idempotency keys failed");
-                    break;
-                }
-            }
-        }
-        loop {
-            let before = clock.now_ms().saturating_sub(retention_ms);
-            match store.prune_events(before, KEY_PRUNE_CHUNK).await {
-                Ok((_, true)) => break,
-                Ok((_, false)) => tokio::time::sleep(KEY_PRUNE_PAUSE).await,
-                Err(e) => {
-                    tracing::warn!(error = %e, "pruning events failed");
-                    break;
-                }
-            }
-        }
-    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

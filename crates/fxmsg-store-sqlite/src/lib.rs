@@ -35,8 +35,8 @@ use fxmsg_api::native::{
 };
 use fxmsg_store::{
     AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LiveEvent, LogState, MediaRecord,
-    MessageFilter, NewMessage, ReadOutcome, Result, RevokeOutcome, Store, StoreError, Tenant,
-    TokenKind, TokenRecord,
+    MessageFilter, NewMessage, PrunedMessages, ReadOutcome, Result, RevokeOutcome, Store,
+    StoreError, Tenant, TokenKind, TokenRecord,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -526,6 +526,17 @@ impl Store for SqliteStore {
     }
     async fn event_log(&self, scope: &EventScope) -> Result<LogState> {
         messages::event_log(&self.reader, scope).await
+    }
+    async fn prune_messages(&self, before: i64, now: i64, limit: u32) -> Result<PrunedMessages> {
+        let pruned = self
+            .write(move |c| messages::prune_messages(c, before, now, limit))
+            .await?;
+        for m in &pruned.media {
+            self.caches
+                .media
+                .invalidate(&(m.corp_id.clone(), m.media_id.clone()));
+        }
+        Ok(pruned)
     }
     async fn prune_events(&self, before: i64, limit: u32) -> Result<(u64, bool)> {
         let deleted = self

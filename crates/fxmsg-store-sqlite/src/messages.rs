@@ -3,7 +3,7 @@
 use fxmsg_api::native::{Delivery, Event, EventKind, InboxItem, Message, MessageDetail};
 use fxmsg_store::{
     delivery_state, Cursor, EventScope, IdempotencyKey, InsertOutcome, LogState, MessageFilter,
-    NewMessage, ReadOutcome, Result, RevokeOutcome, StoreError,
+    NewMessage, PrunedMedia, PrunedMessages, ReadOutcome, Result, RevokeOutcome, StoreError,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
@@ -319,6 +319,13 @@ pub fn insert(
         m.created_at
     ])
     .map_err(error)?;
+    if !new.media_ids.is_empty() {
+        let refer =
+            db.kept("INSERT OR IGNORE INTO message_media (message_seq, media_id) VALUES (?1, ?2)")?;
+        for media_id in &new.media_ids {
+            refer.execute(params![seq, media_id]).map_err(error)?;
+        }
+    }
     let deliver = db.kept(
         "INSERT INTO deliveries (corp_id, open_user_id, message_seq, delivered_at)
          VALUES (?1, ?2, ?3, ?4)",
@@ -598,6 +605,83 @@ pub async fn event_log(db: &SqlitePool, scope: &EventScope) -> Result<LogState> 
 /// One pruning step: deletes up to `limit` of the oldest events created before `before`, never
 /// a corp's newest (numbering continues from it), and raises the watermarks to what it deleted.
 /// Returns how many it deleted.
+/// Deletes up to `limit` of the oldest messages, in commit order, stopping at the first created
+/// at or after `before`: each with its inbox rows and media references. Then up to `limit` media
+/// older than `before` that no remaining message refers to are marked deleted (at `now`), and returned for
+/// their bytes to be removed. Their events go with the event log's own retention (shorter), and
+/// their idempotency keys are past their 24-hour window already (retention is whole days).
+pub fn prune_messages(
+    db: &Connection,
+    before: i64,
+    now: i64,
+    limit: u32,
+) -> Result<PrunedMessages> {
+    let doomed: Vec<(i64, String, String)> = db
+        .prepare_cached(
+            "SELECT seq, corp_id, recipients, created_at FROM messages ORDER BY seq LIMIT ?1",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()
+        })
+        .map_err(error)?
+        .into_iter()
+        .take_while(|(.., at)| *at < before)
+        .map(|(seq, corp, recipients, _)| (seq, corp, recipients))
+        .collect();
+    let mut forget = db
+        .prepare_cached(
+            "DELETE FROM deliveries WHERE corp_id = ?1 AND open_user_id = ?2 AND message_seq = ?3",
+        )
+        .map_err(error)?;
+    let mut unrefer = db
+        .prepare_cached("DELETE FROM message_media WHERE message_seq = ?1")
+        .map_err(error)?;
+    let mut remove = db
+        .prepare_cached("DELETE FROM messages WHERE seq = ?1")
+        .map_err(error)?;
+    for (seq, corp, recipients) in &doomed {
+        let recipients: Vec<String> =
+            serde_json::from_str(recipients).map_err(|e| StoreError::Backend(e.to_string()))?;
+        for user in &recipients {
+            forget.execute(params![corp, user, seq]).map_err(error)?;
+        }
+        unrefer.execute(params![seq]).map_err(error)?;
+        remove.execute(params![seq]).map_err(error)?;
+    }
+    let media: Vec<PrunedMedia> = db
+        .prepare_cached(
+            "SELECT corp_id, media_id, object_key FROM media AS m
+              WHERE created_at < ?1 AND deleted_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM message_media AS r WHERE r.media_id = m.media_id)
+              LIMIT ?2",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![before, limit], |r| {
+                Ok(PrunedMedia {
+                    corp_id: r.get(0)?,
+                    media_id: r.get(1)?,
+                    object_key: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+        .map_err(error)?;
+    let mut mark = db
+        .prepare_cached("UPDATE media SET deleted_at = ?1 WHERE media_id = ?2")
+        .map_err(error)?;
+    for m in &media {
+        mark.execute(params![now, m.media_id]).map_err(error)?;
+    }
+    Ok(PrunedMessages {
+        messages: doomed.len() as u64,
+        done: doomed.len() < limit as usize && media.len() < limit as usize,
+        media,
+    })
+}
+
 pub fn prune_events(db: &Connection, before: i64, limit: u32) -> Result<u64> {
     // Oldest first by number, which is commit order and so time order: the pass stops at the
     // first event that is not old enough. A corp's newest event is kept and stepped over.

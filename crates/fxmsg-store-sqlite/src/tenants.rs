@@ -84,6 +84,8 @@ pub fn delete_messages(db: &Connection, corp_id: Option<&str>) -> Result<u64> {
             for sql in [
                 "DELETE FROM deliveries WHERE corp_id = ?1",
                 "DELETE FROM events WHERE corp_id = ?1",
+                "DELETE FROM message_media
+                  WHERE message_seq IN (SELECT seq FROM messages WHERE corp_id = ?1)",
                 "DELETE FROM idempotency_keys
                   WHERE app_id IN (SELECT app_id FROM apps WHERE corp_id = ?1)",
             ] {
@@ -92,7 +94,7 @@ pub fn delete_messages(db: &Connection, corp_id: Option<&str>) -> Result<u64> {
             db.execute("DELETE FROM messages WHERE corp_id = ?1", [corp])
         }
         None => {
-            for table in ["deliveries", "events", "idempotency_keys"] {
+            for table in ["deliveries", "events", "idempotency_keys", "message_media"] {
                 db.execute(&format!("DELETE FROM {table}"), params![])
                     .map_err(error)?;
             }

@@ -1440,3 +1440,57 @@ async fn a_snapshot_lists_its_live_media_and_can_forget_what_was_deleted_meanwhi
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn retention_takes_old_messages_with_their_rows_and_only_media_nothing_needs() {
+    let (_dir, store) = store().await;
+    let media = |id: &str, at: i64| MediaRecord {
+        created_at: at,
+        object_key: format!("k-{id}"),
+        ..image(id, "C1")
+    };
+    for (id, at) in [
+        ("only-old", 0),
+        ("shared", 0),
+        ("unused", 0),
+        ("fresh", 150),
+    ] {
+        store.insert_media(&media(id, at), None).await.unwrap();
+    }
+    let with_cover = |id: &str, cover: &str, at: i64| {
+        let mut m = message(id, "C1", &["U1", "U2"], at);
+        m.media_ids = vec![cover.into()];
+        m
+    };
+    for m in [
+        with_cover("old", "only-old", 10),
+        with_cover("kept", "shared", 60),
+        message("new", "C1", &["U1"], 200),
+    ] {
+        assert_eq!(
+            store.insert_message(m, None).await.unwrap(),
+            InsertOutcome::Inserted
+        );
+    }
+    // Everything before 50 goes, one message a step.
+    let first = store.prune_messages(50, 300, 1).await.unwrap();
+    assert_eq!(first.messages, 1);
+    let mut pruned = first.media;
+    loop {
+        let step = store.prune_messages(50, 300, 1).await.unwrap();
+        pruned.extend(step.media);
+        if step.done {
+            break;
+        }
+    }
+    let mut ids: Vec<&str> = pruned.iter().map(|m| m.media_id.as_str()).collect();
+    ids.sort_unstable();
+    // The cover a remaining message needs stays, however old; so does a new medium.
+    assert_eq!(ids, ["only-old", "unused"]);
+    assert!(store.media("C1", "only-old").await.unwrap().is_none());
+    assert!(store.media("C1", "shared").await.unwrap().is_some());
+    assert!(store.media("C1", "fresh").await.unwrap().is_some());
+    assert!(store.message(None, "kept").await.unwrap().is_some());
+    assert!(store.message(None, "old").await.unwrap().is_none());
+    assert!(store.message(None, "new").await.unwrap().is_some());
+}

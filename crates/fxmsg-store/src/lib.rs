@@ -172,6 +172,26 @@ pub enum RevokeOutcome {
     AlreadyRevoked,
 }
 
+/// What one pass of [`Store::prune_messages`] removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrunedMessages {
+    /// Messages deleted, with their inbox rows.
+    pub messages: u64,
+    /// Whether nothing more is old enough: the next pass would find nothing.
+    pub done: bool,
+    /// Media no message needs any more: marked deleted, bytes to remove.
+    pub media: Vec<PrunedMedia>,
+}
+
+/// A medium retention deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrunedMedia {
+    pub corp_id: String,
+    pub media_id: String,
+    /// Where its bytes are.
+    pub object_key: String,
+}
+
 /// Whether media is an image or a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaKind {
@@ -555,6 +575,10 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes up to `limit` of the oldest events created before `before`, always keeping each
     /// corp's newest (numbering continues from it); returns how many and whether that was all.
     async fn prune_events(&self, before: i64, limit: u32) -> Result<(u64, bool)>;
+    /// One pass of message retention: up to `limit` of the oldest messages created before
+    /// `before`, with their inbox rows, then up to `limit` media older than `before` that no
+    /// remaining message refers to (marked deleted at `now`; the caller removes their bytes).
+    async fn prune_messages(&self, before: i64, now: i64, limit: u32) -> Result<PrunedMessages>;
     /// Marks a message the employee received as read, logging a `read` event the first time.
     async fn mark_read(
         &self,

@@ -19,6 +19,7 @@ mod messages;
 mod native;
 mod operations;
 mod readme;
+mod retention;
 mod sdk;
 mod seeds;
 mod testkit;
