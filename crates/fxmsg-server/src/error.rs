@@ -52,15 +52,50 @@ impl From<FieldError> for CompatError {
     }
 }
 
+impl CompatError {
+    /// `50009`, retryable: the disk is full, nothing was stored.
+    fn disk_full() -> Self {
+        CompatError::new(
+            ErrorCode::ServiceException,
+            "the server's disk is full: nothing was stored; retry later",
+        )
+    }
+}
+
 impl From<StoreError> for CompatError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Full(detail) = &e {
+            tracing::error!(error = %detail, "the database's disk is full");
+            return CompatError::disk_full();
+        }
         tracing::error!(error = %e, "store failure");
         CompatError::internal()
     }
 }
 
+/// Whether an error was caused, somewhere down its chain, by a full disk (ENOSPC, EDQUOT).
+pub fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        }) {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 impl From<object_store::Error> for CompatError {
     fn from(e: object_store::Error) -> Self {
+        if is_disk_full(&e) {
+            tracing::error!(error = %e, "the media disk is full");
+            return CompatError::disk_full();
+        }
         tracing::error!(error = %e, "media store failure");
         CompatError::internal()
     }
@@ -156,6 +191,14 @@ impl From<StoreError> for NativeError {
                 NativeError::conflict("a record with the same identity already exists")
             }
             StoreError::NotFound(what) => NativeError::not_found(what),
+            StoreError::Full(detail) => {
+                tracing::error!(error = %detail, "the database's disk is full");
+                NativeError {
+                    status: StatusCode::INSUFFICIENT_STORAGE,
+                    code: "storage_full",
+                    message: "the server's disk is full: nothing was stored; retry later".into(),
+                }
+            }
             StoreError::QuotaExceeded { used } => NativeError {
                 status: StatusCode::INSUFFICIENT_STORAGE,
                 code: "quota_exceeded",

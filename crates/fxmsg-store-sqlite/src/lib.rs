@@ -190,6 +190,12 @@ pub(crate) fn backend(e: impl Into<SqlxOrOther>) -> StoreError {
         SqlxOrOther::Sqlx(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
             StoreError::NotFound(db.message().to_owned())
         }
+        SqlxOrOther::Sqlx(sqlx::Error::Database(db))
+            if db.code().as_deref() == Some("13")
+                || db.code().as_deref() == Some("SQLITE_FULL") =>
+        {
+            StoreError::Full(db.message().to_owned())
+        }
         SqlxOrOther::Sqlx(e) => StoreError::Backend(e.to_string()),
         SqlxOrOther::Other(s) => StoreError::Backend(s),
     }

@@ -809,6 +809,7 @@ pub fn error(e: rusqlite::Error) -> StoreError {
                     StoreError::Conflict(what)
                 }
                 ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound(what),
+                _ if f.code == rusqlite::ErrorCode::DiskFull => StoreError::Full(what),
                 _ => StoreError::Backend(what),
             }
         }

@@ -36,6 +36,10 @@ pub enum StoreError {
     /// Storing this would take the corp past its quota; `used` is what it holds already.
     #[error("quota exceeded: {used} bytes in use")]
     QuotaExceeded { used: u64 },
+    /// The backend's storage is full: nothing was written, and the same write can succeed once
+    /// space returns. The message is for logs.
+    #[error("storage full: {0}")]
+    Full(String),
     /// The backend failed; the message is for logs, never for clients.
     #[error("storage backend error: {0}")]
     Backend(String),

@@ -7,6 +7,7 @@ mod addressbook;
 mod auth;
 mod browser;
 mod cli;
+mod diskfull;
 mod durability;
 mod errors;
 mod events;
