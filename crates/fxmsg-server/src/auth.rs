@@ -27,7 +27,7 @@ pub struct Caller {
 }
 
 /// Credentials found in a request, before they are checked.
-struct Presented<'a> {
+pub(crate) struct Presented<'a> {
     token: Option<&'a str>,
     tenant: Tenant<'a>,
 }
@@ -119,7 +119,7 @@ async fn live_corp_token(
     Ok(None)
 }
 
-fn presented<'a>(
+pub(crate) fn presented<'a>(
     headers: &'a HeaderMap,
     body: Option<&'a CompatJson>,
     query: &'a CompatQuery,

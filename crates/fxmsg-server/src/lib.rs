@@ -28,6 +28,8 @@ mod error;
 mod events;
 mod extract;
 mod faults;
+#[doc(hidden)]
+pub mod fuzz;
 mod limits;
 mod media;
 mod metrics;
