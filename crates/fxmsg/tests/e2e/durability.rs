@@ -58,6 +58,15 @@ fn spawn_on(data_dir: &std::path::Path, listen: &str) -> (Child, String, Vec<Str
     (child, url, banner)
 }
 
+/// The demo app's credentials, as the first start's banner prints them.
+fn demo_credentials(banner: &[String]) -> Credentials {
+    Credentials::new(
+        field(banner, "appId: "),
+        field(banner, "appSecret: "),
+        field(banner, "permanentCode: "),
+    )
+}
+
 fn field<'a>(banner: &'a [String], key: &str) -> &'a str {
     banner
         .iter()
@@ -69,11 +78,7 @@ fn field<'a>(banner: &'a [String], key: &str) -> &'a str {
 async fn every_acknowledged_send_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, url, banner) = spawn(dir.path());
-    let credentials = Credentials::new(
-        field(&banner, "appId: "),
-        field(&banner, "appSecret: "),
-        field(&banner, "permanentCode: "),
-    );
+    let credentials = demo_credentials(&banner);
     let client = Client::builder(&url)
         .credentials(credentials.clone())
         .auth_style(AuthStyle::Legacy)
@@ -160,11 +165,7 @@ async fn a_resuming_stream_loses_no_event_across_sigkill() {
     // The restart listens where this one does, for the stream to reconnect to.
     let listen = url.trim_start_matches("http://").to_owned();
     let client = Client::builder(&url)
-        .credentials(Credentials::new(
-            field(&banner, "appId: "),
-            field(&banner, "appSecret: "),
-            field(&banner, "permanentCode: "),
-        ))
+        .credentials(demo_credentials(&banner))
         .retry(RetryPolicy {
             max_attempts: 1,
             ..Default::default()
@@ -269,13 +270,7 @@ async fn a_crash_loop_loses_no_acknowledged_message() {
     for cycle in 0..cycles {
         let (mut child, url, banner) = spawn(dir.path());
         let credentials = credentials
-            .get_or_insert_with(|| {
-                Credentials::new(
-                    field(&banner, "appId: "),
-                    field(&banner, "appSecret: "),
-                    field(&banner, "permanentCode: "),
-                )
-            })
+            .get_or_insert_with(|| demo_credentials(&banner))
             .clone();
         let client = Client::builder(&url)
             .credentials(credentials)
@@ -375,11 +370,7 @@ async fn a_backup_made_under_load_is_consistent_and_serves() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("live");
     let (mut child, url, banner) = spawn(&source);
-    let credentials = Credentials::new(
-        field(&banner, "appId: "),
-        field(&banner, "appSecret: "),
-        field(&banner, "permanentCode: "),
-    );
+    let credentials = demo_credentials(&banner);
     let client = Client::builder(&url)
         .credentials(credentials.clone())
         .build()
