@@ -168,6 +168,8 @@ impl Server {
             _ => clock,
         };
         let configured_token = config.configured_admin_token()?;
+        // Headers, JSON bodies and pauses inside uploads share one read timeout.
+        let read_timeout = Duration::from_secs(config.read_timeout_secs.max(1));
         let media_dir = config.data_dir.join("media");
         std::fs::create_dir_all(&media_dir).map_err(at(&media_dir))?;
         owner_only(&config.data_dir).map_err(at(&config.data_dir))?;
@@ -206,7 +208,7 @@ impl Server {
             admin_token_hash: admin_token_hash.into(),
             bodies: extract::Bodies::new(
                 config.json_body_limit,
-                Duration::from_secs(config.read_timeout_secs.max(1)),
+                read_timeout,
                 config.body_buffer_budget,
             ),
             media_quota: (config.media_quota_bytes > 0).then_some(config.media_quota_bytes),
@@ -243,7 +245,7 @@ impl Server {
                 media: media_store,
                 shutdown,
                 bounds: serve::Bounds {
-                    read_timeout: Duration::from_secs(config.read_timeout_secs.max(1)),
+                    read_timeout,
                     max_connections: serve::connection_cap(config.max_connections),
                     grace: Duration::from_secs(config.shutdown_grace_secs),
                 },
