@@ -60,11 +60,31 @@ pub struct SendRequest {
     /// For `composite`: `head`, `first`, `form`, `remark`, `link`.
     #[schema(value_type = Option<Object>)]
     pub composite: Option<serde_json::Value>,
-    /// For `articles`: 1..7 of `title`, `author`, `description`, `coverImage`, `type`, `content`.
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub articles: Option<Vec<serde_json::Value>>,
+    /// For `articles`: 1..7 items.
+    pub articles: Option<Vec<Article>>,
     /// On `/cgi/app/message/send`: the service account, `FSAID_…`.
     pub service_id: Option<String>,
+}
+
+/// One item of an `articles` message.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct Article {
+    /// At most 45 characters.
+    pub title: String,
+    /// At most 8 characters.
+    pub author: Option<String>,
+    /// At most 140 characters.
+    pub description: Option<String>,
+    /// A `mediaId` of an uploaded image.
+    pub cover_image: String,
+    /// Only meaningful for `TEXT`; default false.
+    pub cover_image_in_content: Option<bool>,
+    /// `TEXT` or `URL`.
+    #[schema(rename = "type")]
+    pub kind: String,
+    /// The body text (`TEXT`) or the link (`URL`).
+    pub content: String,
 }
 
 /// `POST /cgi/app/message/revoke`.
