@@ -13,6 +13,7 @@ use crate::secrets::{random_hex, sha256_hex, TokenKey};
 
 const ADMIN_HASH_KEY: &str = "admin_token_sha256";
 const INITIALIZED_KEY: &str = "initialized_at";
+const TOKEN_KEY: &str = "token_key";
 /// The demo's departments: (id, name, parent).
 const DEMO_DEPARTMENTS: [(i64, &str, i64); 5] = [
     (1, "Sales", 0),
@@ -74,9 +75,12 @@ pub async fn admin_token_hash(
     }
     let token = format!("fxa_{}", random_hex(24));
     let hash = sha256_hex(&token);
-    store.set_meta(ADMIN_HASH_KEY, &hash).await?;
-    boot.admin_token = Some(token);
-    Ok(hash)
+    // Nodes starting together on one database: one token wins, and only its node shows it.
+    let kept = store.claim_meta(ADMIN_HASH_KEY, &hash).await?;
+    if kept == hash {
+        boot.admin_token = Some(token);
+    }
+    Ok(kept)
 }
 
 /// Creates the demo corp once, on the first start, unless disabled.
@@ -131,10 +135,31 @@ pub async fn demo(
                 })
                 .collect(),
         };
-        boot.demo = Some(directory::create_tenant(store, plan, now).await?);
+        match directory::create_tenant(store, plan, now).await {
+            Ok(demo) => boot.demo = Some(demo),
+            // Another node starting on the same database made it a moment ago.
+            Err(_) if demo_exists(store).await? => {}
+            Err(e) => return Err(e),
+        }
     }
     store.set_meta(INITIALIZED_KEY, &now.to_string()).await?;
     Ok(())
+}
+
+async fn demo_exists(store: &dyn Store) -> Result<bool, NativeError> {
+    Ok(store.list_corps().await?.iter().any(|c| c.ea == "demo"))
+}
+
+/// The token key of a database that several nodes share: kept in it, made by the first node
+/// that starts. Whoever can read the database can then derive live tokens from their stored
+/// nonces, as with `token.key` next to an SQLite database.
+pub async fn shared_token_key(store: &dyn Store) -> Result<TokenKey, NativeError> {
+    let text = store.claim_meta(TOKEN_KEY, &random_hex(32)).await?;
+    key_from_hex(&text).ok_or_else(|| NativeError {
+        status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        code: "internal",
+        message: format!("the stored {TOKEN_KEY} is not a 32-byte hex key"),
+    })
 }
 
 /// Reads the token key from `path`, creating it (owner-only) on first start.

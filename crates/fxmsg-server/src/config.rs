@@ -20,6 +20,28 @@ pub struct Config {
     /// Directory for the SQLite database, the media files and the token key.
     #[arg(long, env = "FXMSG_DATA_DIR", default_value = "./fxmsg-data")]
     pub data_dir: PathBuf,
+    /// Where the state is kept: sqlite:PATH, or postgres://USER:PASSWORD@HOST/DATABASE, which
+    /// several fxmsg nodes can share. Default: fxmsg.db in the data directory. A URL holding a
+    /// password is visible in `ps`: prefer FXMSG_DATABASE.
+    #[arg(
+        long,
+        env = "FXMSG_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database: Option<crate::database::Database>,
+    /// Where media bytes are kept: file:PATH, or s3://BUCKET/PREFIX on an S3-compatible service
+    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: media/ in the data
+    /// directory.
+    #[arg(long, env = "FXMSG_MEDIA", value_name = "URL")]
+    pub media: Option<crate::objects::MediaLocation>,
+    /// The S3-compatible service's URL for s3:// media (MinIO, moto, …); AWS when unset. Also
+    /// read from AWS_ENDPOINT_URL.
+    #[arg(long, env = "FXMSG_S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region for s3:// media. Also read from AWS_REGION.
+    #[arg(long, env = "FXMSG_S3_REGION")]
+    pub s3_region: Option<String>,
     /// Admin token for `/api/v1`. When never set, one is generated at the first start and printed
     /// once; a token set here replaces it and stays in force for later starts without it.
     /// A flag's value is visible to every local user in `ps`; prefer FXMSG_ADMIN_TOKEN or
@@ -98,6 +120,10 @@ impl Config {
         Config {
             listen,
             data_dir: data_dir.into(),
+            database: None,
+            media: None,
+            s3_endpoint: None,
+            s3_region: None,
             admin_token: None,
             admin_token_file: None,
             json_body_limit: 2 * 1024 * 1024,
@@ -120,6 +146,28 @@ impl Config {
 }
 
 impl Config {
+    /// The database setting, or its default in the data directory.
+    pub fn database(&self) -> crate::database::Database {
+        self.database
+            .clone()
+            .unwrap_or_else(|| crate::database::Database::in_data_dir(&self.data_dir))
+    }
+
+    /// The media setting, or its default in the data directory.
+    pub fn media(&self) -> crate::objects::MediaLocation {
+        self.media
+            .clone()
+            .unwrap_or_else(|| crate::objects::MediaLocation::in_data_dir(&self.data_dir))
+    }
+
+    /// How to reach the S3 service of s3:// media.
+    pub fn s3(&self) -> crate::objects::S3Settings {
+        crate::objects::S3Settings {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+        }
+    }
+
     /// The configured admin token: `admin_token`, else the first line of `admin_token_file`.
     pub fn configured_admin_token(&self) -> Result<Option<String>, crate::StartError> {
         if self.admin_token.is_some() {
@@ -148,6 +196,10 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
+            .field("database", &self.database().to_string())
+            .field("media", &self.media().to_string())
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "<redacted>"),

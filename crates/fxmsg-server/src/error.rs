@@ -184,13 +184,12 @@ impl NativeError {
 impl From<StoreError> for NativeError {
     fn from(e: StoreError) -> Self {
         match e {
-            // The database's own words name its tables, not what the caller sent: each create
-            // says which of its fields collided (see `directory`); this is the fallback.
-            StoreError::Conflict(detail) => {
-                tracing::debug!(error = %detail, "conflict");
-                NativeError::conflict("a record with the same identity already exists")
+            // Each create says in its own words which of its fields collided (see
+            // `directory`); this is the fallback, naming the field the store reports.
+            StoreError::Conflict(field) => {
+                NativeError::conflict(format!("{field}: a record with this value already exists"))
             }
-            StoreError::NotFound(what) => NativeError::not_found(what),
+            StoreError::NotFound(what) => NativeError::not_found(format!("{what} does not exist")),
             StoreError::Full(detail) => {
                 tracing::error!(error = %detail, "the database's disk is full");
                 NativeError {

@@ -299,11 +299,11 @@ mod tests {
     #[tokio::test]
     async fn an_idle_stream_sends_keep_alives() {
         let dir = tempfile::tempdir().unwrap();
-        let store = fxmsg_store_sqlite::SqliteStore::open(&dir.path().join("fxmsg.db"))
+        let store = fxmsg_store_sqlite::open(&dir.path().join("fxmsg.db"), 16)
             .await
             .unwrap();
         let response = stream(
-            Arc::new(store),
+            store,
             EventScope::All,
             None,
             CancellationToken::new(),

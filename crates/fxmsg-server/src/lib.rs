@@ -23,6 +23,7 @@ pub mod backup;
 mod bootstrap;
 pub mod clock;
 mod config;
+mod database;
 mod directory;
 mod error;
 mod events;
@@ -33,6 +34,7 @@ pub mod fuzz;
 mod limits;
 mod media;
 mod metrics;
+mod objects;
 mod retention;
 mod routes;
 mod secrets;
@@ -51,14 +53,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use fxmsg_store_sqlite::SqliteStore;
-use object_store::local::LocalFileSystem;
 use tokio::net::TcpListener;
 
 pub use bootstrap::{Bootstrap, Demo};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, Listen};
+pub use database::Database;
 pub use media::{MAX_DOCUMENT_BYTES, MAX_IMAGE_BYTES};
+pub use objects::MediaLocation;
 pub use tokens::{TOKEN_LIFETIME_SECS, TOKEN_REUSE_SECS};
 pub use trace::{init_logging, LogFormat};
 
@@ -92,20 +94,20 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// The database.
-    #[error("database {}: {source}", path.display())]
+    #[error("database {database}: {source}")]
     Store {
-        /// The database file.
-        path: PathBuf,
+        /// The database setting.
+        database: Database,
         /// Why.
         source: fxmsg_store::StoreError,
     },
     /// The media store.
-    #[error("media store {}: {source}", path.display())]
+    #[error("media {location}: {reason}")]
     Media {
-        /// The media directory.
-        path: PathBuf,
+        /// The media setting.
+        location: objects::MediaLocation,
         /// Why.
-        source: object_store::Error,
+        reason: String,
     },
     /// First-start bootstrap.
     #[error("bootstrap: {0}")]
@@ -124,7 +126,7 @@ fn at(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
 pub struct Server {
     listener: TcpListener,
     router: Router,
-    store: SqliteStore,
+    store: Arc<dyn fxmsg_store::Store>,
     clock: Arc<dyn Clock>,
     prune_now: Arc<tokio::sync::Notify>,
     /// What the pruner keeps, and its media store (for the bytes of pruned media).
@@ -170,39 +172,46 @@ impl Server {
         let configured_token = config.configured_admin_token()?;
         // Headers, JSON bodies and pauses inside uploads share one read timeout.
         let read_timeout = Duration::from_secs(config.read_timeout_secs.max(1));
-        let media_dir = config.data_dir.join("media");
-        std::fs::create_dir_all(&media_dir).map_err(at(&media_dir))?;
+        std::fs::create_dir_all(&config.data_dir).map_err(at(&config.data_dir))?;
         owner_only(&config.data_dir).map_err(at(&config.data_dir))?;
         let lock = lock_data_dir(&config.data_dir)?;
-        let db_path = config.data_dir.join("fxmsg.db");
-        let store = SqliteStore::open_with_event_buffer(&db_path, config.event_buffer)
+        let database = config.database();
+        let store = database
+            .open(config.event_buffer)
             .await
-            .map_err(|source| StartError::Store {
-                path: db_path,
-                source,
-            })?;
-        let media =
-            LocalFileSystem::new_with_prefix(&media_dir).map_err(|source| StartError::Media {
-                path: media_dir.clone(),
-                source,
-            })?;
-        let key_path = config.data_dir.join("token.key");
-        let token_key = bootstrap::token_key(&key_path).map_err(at(&key_path))?;
+            .map_err(|source| StartError::Store { database, source })?;
+        let location = config.media();
+        let media = location
+            .open(&config.s3())
+            .await
+            .map_err(|reason| StartError::Media { location, reason })?;
         let mut boot = Bootstrap::default();
         let bootstrap_error = |e: error::NativeError| StartError::Bootstrap(e.message);
         let admin_token_hash =
-            bootstrap::admin_token_hash(&store, configured_token.as_deref(), &mut boot)
+            bootstrap::admin_token_hash(&*store, configured_token.as_deref(), &mut boot)
                 .await
                 .map_err(bootstrap_error)?;
-        bootstrap::demo(&store, !config.no_demo, clock.now_ms(), &mut boot)
+        bootstrap::demo(&*store, !config.no_demo, clock.now_ms(), &mut boot)
             .await
             .map_err(bootstrap_error)?;
-        let media_store: Arc<dyn object_store::ObjectStore> = Arc::new(media);
+        // A database of its own keeps its key in a file beside it; one that several nodes
+        // share keeps it inside, so a token issued by one node works on all.
+        let token_key = match config.database().sqlite_path() {
+            Some(_) => {
+                let key_path = config.data_dir.join("token.key");
+                bootstrap::token_key(&key_path).map_err(at(&key_path))?
+            }
+            None => bootstrap::shared_token_key(&*store)
+                .await
+                .map_err(bootstrap_error)?,
+        };
+        let media_store = media.store;
         let shutdown = tokio_util::sync::CancellationToken::new();
         let prune_now = Arc::new(tokio::sync::Notify::new());
         let state = AppState::new(state::Shared {
-            store: Arc::new(store.clone()),
+            store: store.clone(),
             media: media_store.clone(),
+            media_part_bytes: media.part_bytes,
             clock: clock.clone(),
             token_key,
             admin_token_hash: admin_token_hash.into(),
@@ -216,7 +225,7 @@ impl Server {
             limits: config
                 .rate_limits
                 .then(|| limits::Limits::new(config.daily_quota)),
-            metrics: metrics::Metrics::new(&store),
+            metrics: metrics::Metrics::new(&*store),
             shutdown: shutdown.clone(),
             test_clock: config.test_clock,
             prune_now: prune_now.clone(),
@@ -268,7 +277,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let pruner = tokio::spawn(retention::run(
-            Arc::new(self.store.clone()),
+            self.store.clone(),
             self.media,
             self.clock,
             self.prune_now,

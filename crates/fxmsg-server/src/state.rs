@@ -36,6 +36,8 @@ pub struct Shared {
     pub store: Arc<dyn Store>,
     /// Media bytes.
     pub media: Arc<dyn ObjectStore>,
+    /// Bytes per part of a multipart upload to `media` (S3 wants at least 5 MiB).
+    pub media_part_bytes: usize,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Derives token strings.

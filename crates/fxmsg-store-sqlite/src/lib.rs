@@ -163,14 +163,6 @@ impl SqliteStore {
         })
     }
 
-    /// Closes the read pool, waits for every queued write to commit, copies the WAL back into
-    /// the database and stops the writer. Writes after this fail.
-    pub async fn close(&self) -> Result<()> {
-        // Readers first: an open read transaction would keep the checkpoint from finishing.
-        self.reader.close().await;
-        self.writer.close().await
-    }
-
     /// Runs `write` in the writer's next group commit.
     async fn write<T, F>(&self, write: F) -> Result<T>
     where
@@ -185,10 +177,10 @@ impl SqliteStore {
 pub(crate) fn backend(e: impl Into<SqlxOrOther>) -> StoreError {
     match e.into() {
         SqlxOrOther::Sqlx(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
+            StoreError::Conflict(taken_field(db.message()))
         }
         SqlxOrOther::Sqlx(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-            StoreError::NotFound(db.message().to_owned())
+            StoreError::NotFound(fxmsg_store::UNKNOWN_REFERENCE.into())
         }
         SqlxOrOther::Sqlx(sqlx::Error::Database(db))
             if db.code().as_deref() == Some("13")
@@ -199,6 +191,18 @@ pub(crate) fn backend(e: impl Into<SqlxOrOther>) -> StoreError {
         SqlxOrOther::Sqlx(e) => StoreError::Backend(e.to_string()),
         SqlxOrOther::Other(s) => StoreError::Backend(s),
     }
+}
+
+/// The field a unique violation names: SQLite says `UNIQUE constraint failed: corps.ea` (or
+/// `employees.corp_id, employees.user_id`, whose last column is the one a caller chose).
+pub(crate) fn taken_field(message: &str) -> String {
+    message
+        .rsplit([',', ' '])
+        .next()
+        .and_then(|column| column.rsplit('.').next())
+        .filter(|field| !field.is_empty())
+        .unwrap_or("value")
+        .to_owned()
 }
 
 /// Either a driver error or another failure, for [`backend`].
@@ -225,8 +229,24 @@ impl From<serde_json::Error> for SqlxOrOther {
     }
 }
 
+/// Opens (creating if needed) the database file at `path` as the server's store: see
+/// [`SqliteStore::open_with_event_buffer`].
+pub async fn open(path: &Path, event_buffer: usize) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(
+        SqliteStore::open_with_event_buffer(path, event_buffer).await?,
+    ))
+}
+
 #[async_trait]
 impl Store for SqliteStore {
+    /// Closes the read pool, waits for every queued write to commit, copies the WAL back into
+    /// the database and stops the writer.
+    async fn close(&self) -> Result<()> {
+        // Readers first: an open read transaction would keep the checkpoint from finishing.
+        self.reader.close().await;
+        self.writer.close().await
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1")
             .execute(&self.reader)
@@ -254,6 +274,23 @@ impl Store for SqliteStore {
                 .and_then(|mut s| s.execute([&key, &value]))
                 .map(drop)
                 .map_err(writer::error)
+        })
+        .await
+    }
+
+    async fn claim_meta(&self, key: &str, value: &str) -> Result<String> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            )
+            .and_then(|mut s| s.execute([&key, &value]))
+            .and_then(|_| {
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| {
+                    r.get(0)
+                })
+            })
+            .map_err(writer::error)
         })
         .await
     }

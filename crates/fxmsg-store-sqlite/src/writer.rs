@@ -806,9 +806,11 @@ pub fn error(e: rusqlite::Error) -> StoreError {
             let what = message.clone().unwrap_or_else(|| e.to_string());
             match f.extended_code {
                 ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                    StoreError::Conflict(what)
+                    StoreError::Conflict(crate::taken_field(&what))
                 }
-                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound(what),
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                    StoreError::NotFound(fxmsg_store::UNKNOWN_REFERENCE.into())
+                }
                 _ if f.code == rusqlite::ErrorCode::DiskFull => StoreError::Full(what),
                 _ => StoreError::Backend(what),
             }

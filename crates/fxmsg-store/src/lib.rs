@@ -2,7 +2,8 @@
 //!
 //! Handlers talk to a [`Store`]: domain methods (`insert_message`, `revoke_message`), never rows, SQL or
 //! pools. Each backend (today `fxmsg-store-sqlite`) owns its SQL and migrations, so a PostgreSQL
-//! backend can be added without touching a handler.
+//! backend can be added without touching a handler; the server holds an `Arc<dyn Store>` and
+//! never names a backend's type.
 //!
 //! Invariants every backend keeps:
 //! - A method returns only after its writes are committed (the server acknowledges after that).
@@ -11,6 +12,9 @@
 //! - Every lookup of tenant data takes the caller's corp; a foreign id is indistinguishable from a
 //!   missing one.
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
 
 use std::sync::Arc;
 
@@ -27,10 +31,12 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// What can go wrong in a backend.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// A unique value (ea, employee number, …) is already taken.
+    /// A unique value is already taken: the field's name (`ea`, `user_id`, `message_id`, …),
+    /// never the database's own words.
     #[error("already exists: {0}")]
     Conflict(String),
-    /// The referenced parent (corp, app, …) does not exist.
+    /// A reference names no record: the referring field's name (`corp_id`, …) where the
+    /// backend can tell, else `"a referenced record"`; never the database's own words.
     #[error("not found: {0}")]
     NotFound(String),
     /// Storing this would take the corp past its quota; `used` is what it holds already.
@@ -44,6 +50,9 @@ pub enum StoreError {
     #[error("storage backend error: {0}")]
     Backend(String),
 }
+
+/// What [`StoreError::NotFound`] says when the backend cannot tell which reference failed.
+pub const UNKNOWN_REFERENCE: &str = "a referenced record";
 
 /// File and thread errors of a backend (opening files, starting its threads).
 impl From<std::io::Error> for StoreError {
@@ -415,12 +424,18 @@ pub struct Cursor(pub i64);
 pub trait Store: Send + Sync + 'static {
     /// Succeeds when the backend can serve reads and writes.
     async fn ping(&self) -> Result<()>;
+    /// Waits for every write in flight to commit, then releases the backend's connections and
+    /// files. Calls after this fail.
+    async fn close(&self) -> Result<()>;
     /// Adds the backend's own metrics (commits, checkpoints, ...) to `registry`, for `/metrics`.
     fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry);
     /// A server-wide setting.
     async fn meta(&self, key: &str) -> Result<Option<String>>;
     /// Sets a server-wide setting.
     async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+    /// Sets a server-wide setting unless it is set, and returns what it holds: `value` for the
+    /// one caller that set it, the first value for every other, however many nodes race.
+    async fn claim_meta(&self, key: &str, value: &str) -> Result<String>;
 
     /// Creates a corp; `Conflict` if its ea is taken.
     async fn create_corp(&self, corp: &Corp) -> Result<()>;

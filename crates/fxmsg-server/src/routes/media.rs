@@ -21,9 +21,6 @@ use crate::media::{
 use crate::state::AppState;
 use crate::trace::current_trace_id;
 
-/// Object-store part size: bounds the memory one upload holds.
-const PART_BYTES: usize = 1024 * 1024;
-
 /// `POST /media/upload/message`: an image for message covers (multipart field `media`).
 #[utoipa::path(post, path = "/media/upload/message", tag = "fxiaoke", request_body(content = crate::routes::schema::UploadForm, content_type = "multipart/form-data"), params(crate::routes::schema::UploadQuery),
     responses((status = 200, description = "The envelope: `errorCode` 0 with the fields below, or an error code with its description", body = fxmsg_api::Envelope<fxmsg_api::envelope::UploadResult>)))]
@@ -143,7 +140,8 @@ async fn store_stream(
         .media_quota
         .map_or(u64::MAX, |q| q.saturating_sub(used));
     // The part being filled and the two being written.
-    let _room = state.bodies.reserve(3 * PART_BYTES).await;
+    let part_bytes = state.media_part_bytes;
+    let _room = state.bodies.reserve(3 * part_bytes).await;
     let pause = state.bodies.read_timeout();
     let stalled = || {
         CompatError::invalid(
@@ -156,7 +154,7 @@ async fn store_stream(
     };
     let key = ObjectPath::from(format!("media/{}", uuid::Uuid::new_v4().simple()));
     let upload = state.media.put_multipart(&key).await?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, part_bytes);
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     let mut size = 0u64;
     let outcome = async {

@@ -1,17 +1,16 @@
 //! Durability: SIGKILL the real binary while sends are being acknowledged, restart it on the same
 //! data directory, and find every acknowledged message with all its inbox rows.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use fxmsg_client::admin::AdminClient;
 use fxmsg_client::events::{EventsQuery, StreamItem};
-use fxmsg_client::{AuthStyle, Client, Credentials, RetryPolicy, SendMessage};
+use fxmsg_client::{AuthStyle, Client, RetryPolicy, SendMessage};
 
-use crate::support::{count_messages, ADMIN_TOKEN};
+use crate::support::{count_messages, demo_credentials, serve_process, ADMIN_TOKEN};
 
 /// Starts `fxmsg serve` on port 0 and reads the banner: (child, base URL, banner lines).
 fn spawn(data_dir: &std::path::Path) -> (Child, String, Vec<String>) {
@@ -20,58 +19,7 @@ fn spawn(data_dir: &std::path::Path) -> (Child, String, Vec<String>) {
 
 /// [`spawn`] listening on `listen`.
 fn spawn_on(data_dir: &std::path::Path, listen: &str) -> (Child, String, Vec<String>) {
-    // So that a start that fails can say why.
-    std::fs::create_dir_all(data_dir).unwrap();
-    let log = data_dir.join("serve.stderr");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fxmsg"))
-        .args(["serve", "--listen", listen, "--data-dir"])
-        .arg(data_dir)
-        .env("FXMSG_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let Some(Ok(first)) = lines.next() else {
-        let _ = child.wait();
-        panic!(
-            "fxmsg serve did not start: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-    };
-    let url = first.split_whitespace().nth(3).unwrap().to_owned();
-    // The banner ends with the curl snippet when a demo was created, else right after the first line.
-    let mut banner = vec![first];
-    if data_dir.join(".seen").exists() {
-        return (child, url, banner);
-    }
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let done = line.starts_with("curl ");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
-    std::fs::write(data_dir.join(".seen"), "").unwrap();
-    (child, url, banner)
-}
-
-/// The demo app's credentials, as the first start's banner prints them.
-fn demo_credentials(banner: &[String]) -> Credentials {
-    Credentials::new(
-        field(banner, "appId: "),
-        field(banner, "appSecret: "),
-        field(banner, "permanentCode: "),
-    )
-}
-
-fn field<'a>(banner: &'a [String], key: &str) -> &'a str {
-    banner
-        .iter()
-        .find_map(|l| l.trim().strip_prefix(key))
-        .unwrap_or_else(|| panic!("{key} in {banner:?}"))
+    serve_process(data_dir, &["--listen", listen], &[])
 }
 
 #[tokio::test]

@@ -88,6 +88,29 @@ async fn start_errors_name_the_address_and_the_path() {
 }
 
 #[tokio::test]
+async fn the_database_setting_puts_the_state_where_it_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let db = elsewhere.path().join("state.db");
+    let mut config = config(dir.path());
+    config.database = Some(format!("sqlite:{}", db.display()).parse().unwrap());
+    let (server, boot) = Server::build(&config, Arc::new(SystemClock)).await.unwrap();
+    assert!(boot.demo.is_some());
+    assert!(db.is_file(), "the database is at the setting's path");
+    assert!(!dir.path().join("fxmsg.db").exists());
+    drop(server);
+    // A database that cannot be opened names the setting.
+    let mut unusable = config.clone();
+    unusable.database = Some(
+        format!("sqlite:{}", dir.path().join("no/such/dir/x.db").display())
+            .parse()
+            .unwrap(),
+    );
+    let e = start_error(&unusable).await;
+    assert!(e.starts_with("database sqlite:"), "{e}");
+}
+
+#[tokio::test]
 async fn a_host_name_and_a_bare_port_are_listen_addresses() {
     for listen in ["localhost:0", ":0"] {
         let dir = tempfile::tempdir().unwrap();
@@ -401,6 +424,10 @@ async fn command_line_mistakes_name_the_argument_and_exit_2() {
             "unexpected argument '--app-id'",
         ),
         (&["serve", "--listen", "8080"][..], "HOST:PORT"),
+        (
+            &["serve", "--database", "mysql://db/fxmsg"][..],
+            "unsupported database \"mysql://db/fxmsg\": use sqlite:PATH",
+        ),
     ] {
         let o = bare(args).await;
         assert_eq!(o.status.code(), Some(2), "{args:?}: {o:?}");

@@ -201,12 +201,9 @@ async fn employee_credentials_are_refused_where_they_do_not_belong_and_when_revo
     assert_eq!(get("/api/v1/corps".into(), Some(token.clone())).await, 401);
     assert_eq!(get("/metrics".into(), Some(token.clone())).await, 401);
     // Stored as a hash only.
-    let db = std::fs::read(server.data_dir.join("fxmsg.db")).unwrap();
-    let wal = std::fs::read(server.data_dir.join("fxmsg.db-wal")).unwrap_or_default();
+    let stored = crate::storage::Stored::of(&server).everything().await;
     let needle = token.as_bytes();
-    for bytes in [&db, &wal] {
-        assert!(!bytes.windows(needle.len()).any(|w| w == needle));
-    }
+    assert!(!stored.windows(needle.len()).any(|w| w == needle));
 
     // A stopped employee's token stops working, and works again when they are back.
     server

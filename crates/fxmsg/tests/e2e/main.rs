@@ -1,6 +1,7 @@
 //! End-to-end tests: each starts the real server on 127.0.0.1:0 with its own data directory and
 //! drives it through `fxmsg-client` (or raw HTTP where the bytes on the wire are the point).
 
+mod storage;
 mod support;
 
 mod addressbook;
@@ -18,9 +19,11 @@ mod malformed;
 mod media;
 mod messages;
 mod native;
+mod nodes;
 mod operations;
 mod readme;
 mod retention;
+mod s3;
 mod sdk;
 mod seeds;
 mod testkit;

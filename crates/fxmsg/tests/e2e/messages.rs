@@ -341,15 +341,11 @@ async fn a_retry_with_the_same_third_trace_id_is_delivered_once() {
     assert_eq!(server.message_count().await, 2);
 }
 
-/// Rows in the server's idempotency-key table, read straight from its database file.
-fn stored_keys(server: &TestServer) -> i64 {
-    let db = rusqlite::Connection::open_with_flags(
-        server.data_dir.join("fxmsg.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    db.query_row("SELECT count(*) FROM idempotency_keys", [], |r| r.get(0))
-        .unwrap()
+/// Rows in the server's idempotency-key table, read straight from its database.
+async fn stored_keys(server: &TestServer) -> i64 {
+    crate::storage::Stored::of(server)
+        .count("SELECT count(*) FROM idempotency_keys", &[])
+        .await
 }
 
 #[tokio::test]
@@ -364,7 +360,11 @@ async fn keys_past_their_24_h_window_are_deleted_from_storage() {
             .await;
         assert_success(&sent);
     }
-    assert_eq!(stored_keys(&server), 3, "keys inside the window are kept");
+    assert_eq!(
+        stored_keys(&server).await,
+        3,
+        "keys inside the window are kept"
+    );
     server.clock.advance_secs(24 * 3600 + 1);
     let fresh = server
         .post_legacy(
@@ -374,11 +374,11 @@ async fn keys_past_their_24_h_window_are_deleted_from_storage() {
         .await;
     assert_success(&fresh);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while stored_keys(&server) != 1 {
+    while stored_keys(&server).await != 1 {
         assert!(
             std::time::Instant::now() < deadline,
             "expired keys still stored: {}",
-            stored_keys(&server)
+            stored_keys(&server).await
         );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }

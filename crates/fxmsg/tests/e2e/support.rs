@@ -24,6 +24,14 @@ pub struct TestServer {
     pub data_dir: PathBuf,
     http: reqwest::Client,
     inner: fxmsg_testkit::TestServer,
+    /// The server's PostgreSQL database, when the suite runs on one; dropped after the server.
+    _database: Option<fxmsg_store_postgres::testing::TempDatabase>,
+}
+
+/// Whether the suite runs its servers on PostgreSQL (`FXMSG_E2E_DATABASE=postgres`), each on a
+/// new database, instead of SQLite in their data directories.
+pub fn on_postgres() -> bool {
+    std::env::var("FXMSG_E2E_DATABASE").is_ok_and(|d| d == "postgres")
 }
 
 /// Another corp with its own app and one employee.
@@ -59,9 +67,16 @@ impl TestServer {
     /// The testkit's server after `adjust`; the admin token is [`ADMIN_TOKEN`], the test clock
     /// endpoint is off unless `adjust` turns it on.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let database = match on_postgres() {
+            true => Some(fxmsg_store_postgres::testing::TempDatabase::new().await),
+            false => None,
+        };
         let inner = fxmsg_testkit::TestServer::start_with(|config| {
             config.admin_token = Some(ADMIN_TOKEN.into());
             config.test_clock = false;
+            if let Some(database) = &database {
+                config.database = Some(database.url().parse().unwrap());
+            }
             adjust(config);
         })
         .await;
@@ -73,7 +88,13 @@ impl TestServer {
             data_dir: inner.data_dir().to_owned(),
             http: reqwest::Client::new(),
             inner,
+            _database: database,
         }
+    }
+
+    /// The PostgreSQL database the server runs on, if it does.
+    pub fn database_url(&self) -> Option<&str> {
+        self._database.as_ref().map(|d| d.url())
     }
 
     /// Asks the server to shut down gracefully and waits for it.
@@ -342,4 +363,70 @@ pub fn assert_error(r: &Value, code: i64, needle: &str) {
     let description = r["errorDescription"].as_str().unwrap_or_default();
     assert!(description.contains(needle), "expected {needle:?} in {r}");
     assert!(r["traceId"].as_str().is_some_and(|t| !t.is_empty()), "{r}");
+}
+
+/// Starts the real binary, `fxmsg serve --data-dir DATA_DIR ARGS` with `ENV` added (and the admin
+/// token), and reads its banner: (child, base URL, banner lines). Its log goes to
+/// `DATA_DIR/serve.stderr`.
+pub fn serve_process(
+    data_dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, String, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    // So that a start that fails can say why.
+    std::fs::create_dir_all(data_dir).unwrap();
+    let log = data_dir.join("serve.stderr");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fxmsg"))
+        .args(["serve", "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .env("FXMSG_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let Some(Ok(first)) = lines.next() else {
+        let _ = child.wait();
+        panic!(
+            "fxmsg serve did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    };
+    let url = first.split_whitespace().nth(3).unwrap().to_owned();
+    // The banner ends with the curl snippet when a demo was created, else right after the first line.
+    let mut banner = vec![first];
+    if data_dir.join(".seen").exists() {
+        return (child, url, banner);
+    }
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("curl ");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    std::fs::write(data_dir.join(".seen"), "").unwrap();
+    (child, url, banner)
+}
+
+/// The demo app's credentials, as the first start's banner prints them.
+pub fn demo_credentials(banner: &[String]) -> Credentials {
+    Credentials::new(
+        banner_field(banner, "appId: "),
+        banner_field(banner, "appSecret: "),
+        banner_field(banner, "permanentCode: "),
+    )
+}
+
+fn banner_field<'a>(banner: &'a [String], key: &str) -> &'a str {
+    banner
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(key))
+        .unwrap_or_else(|| panic!("{key} in {banner:?}"))
 }

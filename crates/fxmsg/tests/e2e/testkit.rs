@@ -40,41 +40,17 @@ async fn messages_of(server: &TestServer, corp: &str) -> Vec<fxmsg_client::nativ
 }
 
 /// Rows anywhere in the database that belong to `corp` (or its apps).
-fn rows_of(server: &TestServer, corp: &Sandbox) -> Vec<(String, i64)> {
-    let db = rusqlite::Connection::open_with_flags(
-        server.data_dir.join("fxmsg.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+async fn rows_of(server: &TestServer, corp: &Sandbox) -> Vec<(String, i64)> {
+    let stored = crate::storage::Stored::of(server);
     let mut rows = Vec::new();
-    for table in tables {
-        let columns: Vec<String> = db
-            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+    for (table, columns) in stored.tables().await {
         for (column, id) in [
             ("corp_id", &corp.corp.corp_id),
             ("app_id", &corp.app.app.app_id),
         ] {
             if columns.iter().any(|c| c == column) {
-                let n: i64 = db
-                    .query_row(
-                        &format!("SELECT count(*) FROM {table} WHERE {column} = ?1"),
-                        [id],
-                        |r| r.get(0),
-                    )
-                    .unwrap();
-                rows.push((format!("{table}.{column}"), n));
+                let sql = format!("SELECT count(*) FROM {table} WHERE {column} = ?1");
+                rows.push((format!("{table}.{column}"), stored.count(&sql, &[id]).await));
             }
         }
     }
@@ -143,7 +119,7 @@ async fn two_sandboxes_used_at_once_see_nothing_of_each_other_and_deletion_leave
 
     let files_before = server.media_files();
     server.admin.delete_sandbox(&a.corp.corp_id).await.unwrap();
-    for (table, rows) in rows_of(&server, &a) {
+    for (table, rows) in rows_of(&server, &a).await {
         assert_eq!(rows, 0, "{table} keeps rows of the deleted sandbox");
     }
     assert_eq!(
@@ -151,7 +127,7 @@ async fn two_sandboxes_used_at_once_see_nothing_of_each_other_and_deletion_leave
         files_before - 1,
         "A's file is deleted"
     );
-    assert!(rows_of(&server, &b).iter().any(|(_, rows)| *rows > 0));
+    assert!(rows_of(&server, &b).await.iter().any(|(_, rows)| *rows > 0));
     // A's credentials are dead at once; B goes on as before.
     let dead = client_a
         .send(&SendMessage::text(["1000"], "gone"))
