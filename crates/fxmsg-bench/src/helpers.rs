@@ -16,9 +16,10 @@ use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite};
 pub const ADMIN_TOKEN: &str = "bench-admin-token";
 
 /// Runs the real server with the logging `fxmsg serve` sets up (sent to /dev/null by the parent).
-pub async fn serve_fxmsg(data_dir: &Path) {
+pub async fn serve_fxmsg(data_dir: &Path, database: Option<&str>) {
     fxmsg_server::init_logging(fxmsg_server::LogFormat::Text);
     let mut config = Config::new(data_dir, "127.0.0.1:0".parse().expect("an address"));
+    config.database = database.map(|d| d.parse().expect("a database URL"));
     config.admin_token = Some(ADMIN_TOKEN.into());
     config.no_demo = true;
     let (server, _) = Server::build(&config, Arc::new(SystemClock))
@@ -97,6 +98,75 @@ pub async fn storage_baseline(data_dir: &Path, secs: f64, batch: usize) {
         }
         tx.commit().await.expect("commit");
         rows += batch as u64;
+    }
+    println!("ready {}", rows as f64 / started.elapsed().as_secs_f64());
+}
+
+/// The PostgreSQL baseline: `concurrency` connections each committing transactions of one
+/// message-shaped row and `batch` inbox rows of fxmsg's shape (one multi-row insert) for `secs`
+/// seconds. Prints `ready <inbox rows per second>` (with `batch` 1, transactions per second).
+pub async fn postgres_baseline(url: &str, secs: f64, batch: usize, concurrency: usize) {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(concurrency as u32)
+        .connect(url)
+        .await
+        .expect("connect to PostgreSQL");
+    for sql in [
+        "CREATE TABLE messages (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+             message_id TEXT NOT NULL UNIQUE, corp_id TEXT NOT NULL, content TEXT NOT NULL,
+             recipients TEXT[] NOT NULL, created_at BIGINT NOT NULL)",
+        "CREATE TABLE deliveries (corp_id TEXT NOT NULL, open_user_id TEXT NOT NULL,
+             message_seq BIGINT NOT NULL, delivered_at BIGINT NOT NULL, revoked_at BIGINT,
+             read_at BIGINT, PRIMARY KEY (corp_id, open_user_id, message_seq))",
+    ] {
+        sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .expect("create a table");
+    }
+    let users: Vec<String> = (0..batch).map(|i| format!("FSUID_{i:032X}")).collect();
+    let corp = format!("FSCID_{:032X}", 7);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(secs);
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let (pool, users, corp) = (pool.clone(), users.clone(), corp.clone());
+            tokio::spawn(async move {
+                let mut rows = 0u64;
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let mut tx = pool.begin().await.expect("begin");
+                    let seq: i64 = sqlx::query_scalar(
+                        "INSERT INTO messages (message_id, corp_id, content, recipients, created_at)
+                         VALUES ($1, $2, '{\"content\":\"hi\"}', $3, 0) RETURNING seq",
+                    )
+                    .bind(format!("m-{w}-{n}"))
+                    .bind(&corp)
+                    .bind(&users)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .expect("insert a message");
+                    sqlx::query(
+                        "INSERT INTO deliveries (corp_id, open_user_id, message_seq, delivered_at)
+                         SELECT $1, unnest($2::TEXT[]), $3, 0",
+                    )
+                    .bind(&corp)
+                    .bind(&users)
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert inbox rows");
+                    tx.commit().await.expect("commit");
+                    rows += users.len() as u64;
+                }
+                rows
+            })
+        })
+        .collect();
+    let mut rows = 0;
+    for worker in workers {
+        rows += worker.await.expect("a worker");
     }
     println!("ready {}", rows as f64 / started.elapsed().as_secs_f64());
 }

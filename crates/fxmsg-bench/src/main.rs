@@ -87,6 +87,8 @@ enum Group {
     Upload,
     /// Send → event latency with many event streams open.
     Events,
+    /// send-1 and send-500 on PostgreSQL, against raw PostgreSQL inserts of the same rows.
+    Postgres,
     /// Memory with clients stalled inside JSON bodies and many uploads at the limit at once.
     Hostile,
     /// send-1 and the HTTP baseline under callgrind: instructions per request (needs valgrind).
@@ -100,6 +102,9 @@ enum HelperCommand {
     ServeFxmsg {
         #[arg(long)]
         data_dir: PathBuf,
+        /// The server's `--database` (default: SQLite in the data directory).
+        #[arg(long)]
+        database: Option<String>,
     },
     #[command(hide = true)]
     ServeBaseline,
@@ -109,6 +114,19 @@ enum HelperCommand {
         data_dir: PathBuf,
         #[arg(long)]
         secs: f64,
+    },
+    #[command(hide = true)]
+    PostgresBaseline {
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        secs: f64,
+        /// Inbox rows per transaction.
+        #[arg(long)]
+        batch: usize,
+        /// Connections committing at once.
+        #[arg(long)]
+        concurrency: usize,
     },
     #[command(hide = true)]
     StallProbe {
@@ -126,7 +144,15 @@ fn main() {
             .expect("a runtime");
         return rt.block_on(async move {
             match helper {
-                HelperCommand::ServeFxmsg { data_dir } => helpers::serve_fxmsg(&data_dir).await,
+                HelperCommand::ServeFxmsg { data_dir, database } => {
+                    helpers::serve_fxmsg(&data_dir, database.as_deref()).await
+                }
+                HelperCommand::PostgresBaseline {
+                    database,
+                    secs,
+                    batch,
+                    concurrency,
+                } => helpers::postgres_baseline(&database, secs, batch, concurrency).await,
                 HelperCommand::ServeBaseline => helpers::serve_baseline().await,
                 HelperCommand::StorageBaseline { data_dir, secs } => {
                     helpers::storage_baseline(&data_dir, secs, scenarios::EMPLOYEES).await
@@ -193,6 +219,82 @@ fn median_by_p99(runs: Vec<Outcome>) -> Outcome {
 fn median_by<T>(mut items: Vec<T>, key: impl Fn(&T) -> f64) -> T {
     items.sort_by(|a, b| key(a).total_cmp(&key(b)));
     items.swap_remove(items.len() / 2)
+}
+
+/// send-1 and send-500 with the server on a new PostgreSQL database, each against raw
+/// PostgreSQL committing the same rows the same way: one message row and one inbox row per
+/// transaction from as many connections as the load has clients, and 500 inbox rows per
+/// transaction from one connection per send-500 client.
+async fn postgres(
+    window: &Window,
+    c: usize,
+    dir: &dyn Fn(&str) -> PathBuf,
+    rows: &mut Vec<Row>,
+    check: &dyn Fn(&str, &Outcome),
+) {
+    let secs = window.measure.as_secs_f64().to_string();
+    let raw = |batch: usize, concurrency: usize| {
+        let secs = secs.clone();
+        async move {
+            let db = fxmsg_store_postgres::testing::TempDatabase::new().await;
+            let helper = Helper::spawn(
+                &[
+                    "postgres-baseline",
+                    "--database",
+                    db.url(),
+                    "--secs",
+                    &secs,
+                    "--batch",
+                    &batch.to_string(),
+                    "--concurrency",
+                    &concurrency.to_string(),
+                ],
+                None,
+            );
+            helper.url.parse::<f64>().expect("rows per second")
+        }
+    };
+    let database = fxmsg_store_postgres::testing::TempDatabase::new().await;
+    let server = Helper::spawn(
+        &["serve-fxmsg", "--database", database.url()],
+        Some(&dir("postgres")),
+    );
+    let setup = scenarios::set_up(&server.url, scenarios::EMPLOYEES).await;
+    let send1 = window
+        .closed_on(
+            &server,
+            scenarios::send_text(&server.url, Some(&setup), 1),
+            c,
+        )
+        .await;
+    check("postgres send-1", &send1);
+    let one_row = raw(1, c).await;
+    rows.push(
+        Row::plain(
+            "postgres send-1 throughput (closed loop)",
+            send1.per_sec(),
+            "req/s",
+        )
+        .against("raw postgres 1-row commits", one_row),
+    );
+    let clients = c.min(16);
+    let send500 = window
+        .closed_on(
+            &server,
+            scenarios::send_text(&server.url, Some(&setup), scenarios::EMPLOYEES),
+            clients,
+        )
+        .await;
+    check("postgres send-500", &send500);
+    let batched = raw(scenarios::EMPLOYEES, clients).await;
+    rows.push(
+        Row::plain(
+            "postgres send-500 deliveries",
+            send500.per_sec() * scenarios::EMPLOYEES as f64,
+            "rows/s",
+        )
+        .against("raw postgres rows", batched),
+    );
 }
 
 /// Every figure of one run, with the checks of a smoke run.
@@ -415,6 +517,11 @@ async fn run(args: Args) -> bool {
                 .against("sqlite rows", storage_rows)
                 .target("ratio ≥ 0.50", deliveries / storage_rows >= 0.50),
         );
+    }
+
+    // Every machine of this project runs PostgreSQL on loopback (FXMSG_TEST_POSTGRES elsewhere).
+    if wants(Group::Postgres) {
+        postgres(&window, c, &dir, &mut rows, &check).await;
     }
 
     if wants(Group::Articles) {
