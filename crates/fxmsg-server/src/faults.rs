@@ -1,6 +1,11 @@
 //! Planned faults on compat paths (`/api/v1/faults`), so integrators can test their retry,
-//! timeout and token handling against fxmsg as a real gateway fails. Held in memory; a restart
-//! clears them.
+//! timeout and token handling against fxmsg as a real gateway fails.
+//!
+//! Faults are kept in the store, so every node behind a load balancer fires the same ones and a
+//! restart keeps them. Each node holds a copy that it reads again whenever the store rings
+//! [`Store::fault_changes`]: a call with no fault planned costs one atomic load, and a call
+//! that matches a fault changes the stored fault by compare-and-set on its version, so a fault
+//! planned for one call fires once however many nodes race for it.
 //!
 //! A fault fires at one of two points of a call. One matched by its path alone fires in
 //! [`inject`], before anything else runs, as a proxy in front of the gateway would. One with a
@@ -22,7 +27,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use fxmsg_api::native::{Cut, Delay, Fault, NewFault};
 use fxmsg_api::ErrorCode;
+use fxmsg_store::{FaultState, Store, StoreError, StoredFault};
 use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::error::{CompatError, NativeError};
 use crate::state::AppState;
@@ -33,34 +40,37 @@ const SEND_PATHS: [&str; 2] = ["/cgi/message/send", "/cgi/app/message/send"];
 const MAX_DELAY_MS: u64 = 60_000;
 /// Most calls a counted fault may affect.
 const MAX_TIMES: u32 = 1000;
+/// Times a call tries again after another call (or node) changed the fault it matched first.
+const ATTEMPTS: usize = 32;
 
-/// The planned faults, in the order they were added.
-#[derive(Debug, Default, Clone)]
+/// The planned faults, in the order they were added: this node's copy of the stored ones.
+#[derive(Clone)]
 pub struct Faults(Arc<Shared>);
 
-#[derive(Debug, Default)]
 struct Shared {
+    store: Arc<dyn Store>,
     /// Faults that can still fire; read without the lock on every call.
     live: AtomicUsize,
-    list: Mutex<FaultList>,
+    list: Mutex<Vec<Planned>>,
+    /// One reading of the store at a time, so an older reading never lands after a newer one.
+    reading: tokio::sync::Mutex<()>,
+    /// Rung by the store when any node changed the faults; taken by [`Faults::follow`].
+    changes: Mutex<Option<watch::Receiver<u64>>>,
 }
 
-#[derive(Debug, Default)]
-struct FaultList {
-    next_id: u64,
-    faults: Vec<Planned>,
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.list()).finish()
+    }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Planned {
     id: u64,
     plan: NewFault,
     /// Fires only once the caller is known.
     targeted: bool,
-    fired: u64,
-    remaining: Option<u32>,
-    /// The fault's own draws (SplitMix64), from its seed.
-    rng: u64,
+    state: FaultState,
 }
 
 /// One call as a fault sees it.
@@ -99,57 +109,108 @@ pub enum Action {
 }
 
 impl Faults {
-    /// Plans a fault after checking it; `paths` are the paths a fault can apply to.
-    pub fn add(&self, new: NewFault, paths: &[&str]) -> Result<Fault, NativeError> {
-        let plan = checked(new, paths)?;
-        let mut list = self.0.list.lock().expect("fault list lock");
-        list.next_id += 1;
-        let id = list.next_id;
-        let targeted = plan.corp_id.is_some()
-            || plan.app_id.is_some()
-            || plan.recipient.is_some()
-            || plan.msg_type.is_some();
-        let rng = plan.seed.unwrap_or_else(|| {
-            u64::from_str_radix(&crate::secrets::random_hex(8), 16).unwrap_or(id)
-        });
-        let planned = Planned {
-            id,
-            remaining: if plan.until_deleted { None } else { plan.times },
-            plan,
-            targeted,
-            fired: 0,
-            rng,
+    /// The faults stored in `store`, listening for changes from before the first reading, so
+    /// none is missed between it and [`Faults::follow`].
+    pub async fn load(store: Arc<dyn Store>) -> Result<Faults, StoreError> {
+        let changes = store.fault_changes();
+        let faults = Faults(Arc::new(Shared {
+            store,
+            live: AtomicUsize::new(0),
+            list: Mutex::new(Vec::new()),
+            reading: tokio::sync::Mutex::new(()),
+            changes: Mutex::new(Some(changes)),
+        }));
+        faults.reload().await?;
+        Ok(faults)
+    }
+
+    /// Reads the faults again whenever the store rings, until the store is dropped. A reading
+    /// that fails is retried at the next ring or after a second.
+    pub async fn follow(self) {
+        let Some(mut changes) = self.0.changes.lock().expect("fault changes lock").take() else {
+            return;
         };
-        let shown = planned.shown();
-        list.faults.push(planned);
-        self.0.live.fetch_add(1, Ordering::SeqCst);
-        Ok(shown)
+        let mut stale = false;
+        loop {
+            let rang = tokio::time::timeout(Duration::from_secs(1), changes.changed()).await;
+            match rang {
+                Ok(Err(_)) => return,
+                Err(_) if !stale => continue,
+                _ => {}
+            }
+            stale = match self.reload().await {
+                Ok(()) => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the planned faults");
+                    true
+                }
+            };
+        }
+    }
+
+    /// Replaces this node's copy with the stored faults. A fault this node changed after the
+    /// reading began keeps its newer state.
+    async fn reload(&self) -> Result<(), StoreError> {
+        let _one = self.0.reading.lock().await;
+        let stored = self.0.store.faults().await?;
+        let mut list = self.0.list.lock().expect("fault list lock");
+        let newer: Vec<Planned> = stored
+            .into_iter()
+            .map(|StoredFault { id, plan, state }| {
+                match list
+                    .iter()
+                    .find(|p| p.id == id && p.state.version > state.version)
+                {
+                    Some(kept) => kept.clone(),
+                    None => Planned::new(id, plan, state),
+                }
+            })
+            .collect();
+        *list = newer;
+        self.count_live(&list);
+        Ok(())
+    }
+
+    fn count_live(&self, list: &[Planned]) {
+        let live = list.iter().filter(|p| p.state.remaining != Some(0)).count();
+        self.0.live.store(live, Ordering::SeqCst);
+    }
+
+    /// Plans a fault after checking it; `paths` are the paths a fault can apply to.
+    pub async fn add(&self, new: NewFault, paths: &[&str]) -> Result<Fault, NativeError> {
+        let plan = checked(new, paths)?;
+        let rng = plan.seed.unwrap_or_else(|| {
+            u64::from_str_radix(&crate::secrets::random_hex(8), 16).unwrap_or_default()
+        });
+        let state = FaultState {
+            fired: 0,
+            remaining: if plan.until_deleted { None } else { plan.times },
+            rng,
+            version: 0,
+        };
+        let id = self.0.store.add_fault(&plan, state).await?;
+        self.reload().await?;
+        Ok(Planned::new(id, plan, state).shown())
     }
 
     /// The planned faults, used-up ones included.
     pub fn list(&self) -> Vec<Fault> {
         let list = self.0.list.lock().expect("fault list lock");
-        list.faults.iter().map(Planned::shown).collect()
+        list.iter().map(Planned::shown).collect()
     }
 
     /// Removes one planned fault; false if there is none with `id`.
-    pub fn remove(&self, id: u64) -> bool {
-        let mut list = self.0.list.lock().expect("fault list lock");
-        let Some(at) = list.faults.iter().position(|f| f.id == id) else {
-            return false;
-        };
-        let removed = list.faults.remove(at);
-        if removed.remaining != Some(0) {
-            self.0.live.fetch_sub(1, Ordering::SeqCst);
-        }
-        true
+    pub async fn remove(&self, id: u64) -> Result<bool, NativeError> {
+        let removed = self.0.store.remove_faults(Some(id)).await?;
+        self.reload().await?;
+        Ok(removed == 1)
     }
 
     /// Removes every planned fault.
-    pub fn clear(&self) {
-        let mut list = self.0.list.lock().expect("fault list lock");
-        list.faults.clear();
-        self.0.live.store(0, Ordering::SeqCst);
+    pub async fn clear(&self) -> Result<(), NativeError> {
+        self.0.store.remove_faults(None).await?;
+        self.reload().await?;
+        Ok(())
     }
 
     /// Whether any fault can still fire: false makes a call's check one atomic load.
@@ -159,35 +220,110 @@ impl Faults {
 
     /// Fires the first fault that matches `point` and whose draw says so, and uses up one of its
     /// calls. Faults without a filter match only before authentication (`caller` is `None`),
-    /// faults with one only after it.
-    pub fn take(&self, point: &Point<'_>) -> Option<Fired> {
-        let mut list = self.0.list.lock().expect("fault list lock");
-        let fault = list.faults.iter_mut().find_map(|f| {
-            if f.remaining == Some(0)
-                || f.plan.path != point.path
-                || f.targeted != point.caller.is_some()
-                || !f.matches(point)
-            {
-                return None;
-            }
-            match f.plan.probability {
-                Some(p) if p < 1.0 => (f.draw_unit() < p).then_some(f),
-                _ => Some(f),
-            }
-        })?;
-        fault.fired += 1;
-        if let Some(left) = &mut fault.remaining {
-            *left -= 1;
-            if *left == 0 {
-                self.0.live.fetch_sub(1, Ordering::SeqCst);
+    /// faults with one only after it. The store decides races between calls and nodes; a store
+    /// that fails is logged and fires nothing.
+    pub async fn take(&self, point: &Point<'_>) -> Option<Fired> {
+        'attempt: for _ in 0..ATTEMPTS {
+            // Faults before this id matched and drew no fire on this call.
+            let mut after = 0;
+            loop {
+                let (id, seen, next, fired) = {
+                    let list = self.0.list.lock().expect("fault list lock");
+                    let fault = list.iter().find(|f| f.id > after && f.can_fire(point))?;
+                    let mut next = fault.state;
+                    let fired = fault.draw_fire(&mut next);
+                    (fault.id, fault.state.version, next, fired)
+                };
+                match self.0.store.update_fault(id, seen, next).await {
+                    Ok(true) => {
+                        let mut list = self.0.list.lock().expect("fault list lock");
+                        if let Some(fault) = list
+                            .iter_mut()
+                            .find(|f| f.id == id && f.state.version == seen)
+                        {
+                            fault.state = FaultState {
+                                version: seen + 1,
+                                ..next
+                            };
+                        }
+                        self.count_live(&list);
+                        drop(list);
+                        match fired {
+                            Some(fired) => return Some(fired),
+                            None => after = id,
+                        }
+                    }
+                    // Another call or node changed it first: read them all again.
+                    Ok(false) => {
+                        if let Err(e) = self.reload().await {
+                            tracing::warn!(error = %e, "reading the planned faults");
+                            return None;
+                        }
+                        continue 'attempt;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "firing a planned fault");
+                        return None;
+                    }
+                }
             }
         }
-        let delay = match fault.plan.delay_ms {
+        tracing::warn!(
+            path = point.path,
+            "a planned fault stayed contended; not fired"
+        );
+        None
+    }
+}
+
+impl Planned {
+    fn new(id: u64, plan: NewFault, state: FaultState) -> Planned {
+        let targeted = plan.corp_id.is_some()
+            || plan.app_id.is_some()
+            || plan.recipient.is_some()
+            || plan.msg_type.is_some();
+        Planned {
+            id,
+            plan,
+            targeted,
+            state,
+        }
+    }
+
+    fn shown(&self) -> Fault {
+        Fault {
+            id: self.id,
+            plan: self.plan.clone(),
+            fired: self.state.fired,
+            remaining: self.state.remaining,
+        }
+    }
+
+    fn can_fire(&self, point: &Point<'_>) -> bool {
+        self.state.remaining != Some(0)
+            && self.plan.path == point.path
+            && self.targeted == point.caller.is_some()
+            && self.matches(point)
+    }
+
+    /// Draws whether the fault fires on this call and, if it does, uses up one of its calls and
+    /// draws its delay; the draws advance `next.rng` either way.
+    fn draw_fire(&self, next: &mut FaultState) -> Option<Fired> {
+        let plan = &self.plan;
+        if let Some(p) = plan.probability.filter(|p| *p < 1.0) {
+            if draw_unit(&mut next.rng) >= p {
+                return None;
+            }
+        }
+        next.fired += 1;
+        if let Some(left) = &mut next.remaining {
+            *left -= 1;
+        }
+        let delay = match plan.delay_ms {
             None => 0,
             Some(Delay::Fixed(ms)) => ms,
-            Some(Delay::Range([low, high])) => low + fault.draw() % (high - low + 1),
+            Some(Delay::Range([low, high])) => low + draw(&mut next.rng) % (high - low + 1),
         };
-        let plan = &fault.plan;
         let action = match (plan.error_code, plan.http_status, plan.cut) {
             (Some(code), _, _) => Action::Answer(code.into()),
             (_, Some(status), _) => {
@@ -201,17 +337,6 @@ impl Faults {
             delay: Duration::from_millis(delay),
             action,
         })
-    }
-}
-
-impl Planned {
-    fn shown(&self) -> Fault {
-        Fault {
-            id: self.id,
-            plan: self.plan.clone(),
-            fired: self.fired,
-            remaining: self.remaining,
-        }
     }
 
     fn matches(&self, point: &Point<'_>) -> bool {
@@ -230,20 +355,20 @@ impl Planned {
                     .is_some_and(|users| users.iter().any(|u| u.as_str() == Some(r)))
             })
     }
+}
 
-    /// The next number of the fault's SplitMix64 sequence.
-    fn draw(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+/// The next number of a SplitMix64 sequence whose state is `rng`.
+fn draw(rng: &mut u64) -> u64 {
+    *rng = rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *rng;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
 
-    /// A draw in [0, 1).
-    fn draw_unit(&mut self) -> f64 {
-        (self.draw() >> 11) as f64 / (1u64 << 53) as f64
-    }
+/// A draw in [0, 1).
+fn draw_unit(rng: &mut u64) -> f64 {
+    (draw(rng) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Checks a fault and writes it as it will be shown: `dropResponse` as `cut`, `times` given.
@@ -334,7 +459,7 @@ pub async fn checkpoint(state: &AppState, point: Point<'_>) -> Result<(), Compat
     if !state.faults.any() {
         return Ok(());
     }
-    let Some(fired) = state.faults.take(&point) else {
+    let Some(fired) = state.faults.take(&point).await else {
         return Ok(());
     };
     tokio::time::sleep(fired.delay).await;
@@ -361,10 +486,13 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
         Some(path) => path.as_str().to_owned(),
         None => request.uri().path().to_owned(),
     };
-    let front = state.faults.take(&Point {
-        path: &path,
-        ..Point::default()
-    });
+    let front = state
+        .faults
+        .take(&Point {
+            path: &path,
+            ..Point::default()
+        })
+        .await;
     let fired = match front {
         Some(fired) => {
             tokio::time::sleep(fired.delay).await;
@@ -440,22 +568,31 @@ mod tests {
         fired.map(|f| f.action)
     }
 
-    #[test]
-    fn a_fault_applies_as_many_times_as_planned_and_stays_listed_used_up() {
-        let faults = Faults::default();
-        faults.add(code("/a", -1, 2), &PATHS).unwrap();
+    /// Faults on a store of their own, in a directory that lives as long as they are used.
+    async fn faults() -> (tempfile::TempDir, Faults) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = fxmsg_store_sqlite::open(&dir.path().join("fxmsg.db"), 16)
+            .await
+            .unwrap();
+        (dir, Faults::load(store).await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_fault_applies_as_many_times_as_planned_and_stays_listed_used_up() {
+        let (_dir, faults) = faults().await;
+        faults.add(code("/a", -1, 2), &PATHS).await.unwrap();
         let drop = NewFault {
             path: "/a".into(),
             drop_response: true,
             ..NewFault::default()
         };
-        faults.add(drop, &PATHS).unwrap();
-        assert_eq!(faults.take(&at("/b")), None);
+        faults.add(drop, &PATHS).await.unwrap();
+        assert_eq!(faults.take(&at("/b")).await, None);
         let busy = Some(Action::Answer(ErrorCode::SystemBusy));
-        assert_eq!(action(faults.take(&at("/a"))), busy);
-        assert_eq!(action(faults.take(&at("/a"))), busy);
-        assert_eq!(action(faults.take(&at("/a"))), Some(Action::CutAfter));
-        assert_eq!(faults.take(&at("/a")), None);
+        assert_eq!(action(faults.take(&at("/a")).await), busy);
+        assert_eq!(action(faults.take(&at("/a")).await), busy);
+        assert_eq!(action(faults.take(&at("/a")).await), Some(Action::CutAfter));
+        assert_eq!(faults.take(&at("/a")).await, None);
         assert!(!faults.any());
         let listed = faults.list();
         assert_eq!(listed.len(), 2);
@@ -464,10 +601,12 @@ mod tests {
         assert!(!listed[1].plan.drop_response);
     }
 
-    #[test]
-    fn contradictory_or_empty_faults_are_refused() {
-        let faults = Faults::default();
+    #[tokio::test]
+    async fn contradictory_or_empty_faults_are_refused() {
+        let (_dir, faults) = faults().await;
         let add = |f: NewFault| faults.add(f, &PATHS);
+        // The planned ones stay, for the listing below.
+        let mut planned = 0;
         let base = || NewFault {
             path: "/a".into(),
             ..NewFault::default()
@@ -517,7 +656,7 @@ mod tests {
             },
         ];
         for fault in refused {
-            assert!(add(fault.clone()).is_err(), "{fault:?}");
+            assert!(add(fault.clone()).await.is_err(), "{fault:?}");
         }
         for fault in [
             code("/a", -1, 1000),
@@ -538,9 +677,15 @@ mod tests {
                 ..base()
             },
         ] {
-            assert!(add(fault.clone()).is_ok(), "{fault:?}");
+            assert!(add(fault.clone()).await.is_ok(), "{fault:?}");
+            planned += 1;
         }
-        let unknown = add(code("/c", -1, 1)).unwrap_err();
+        assert_eq!(
+            faults.list().len(),
+            planned,
+            "a refused fault is not stored"
+        );
+        let unknown = add(code("/c", -1, 1)).await.unwrap_err();
         assert!(
             unknown.message.contains("\"/c\" is not") && unknown.message.contains("/a, /b"),
             "{}",
@@ -548,22 +693,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn one_fault_can_be_removed_by_id() {
-        let faults = Faults::default();
-        let first = faults.add(code("/a", -1, 1), &PATHS).unwrap();
-        let second = faults.add(code("/b", -1, 1), &PATHS).unwrap();
-        assert!(faults.remove(first.id));
-        assert!(!faults.remove(first.id));
-        assert_eq!(faults.list(), vec![second]);
-        assert!(faults.remove(2));
+    #[tokio::test]
+    async fn one_fault_can_be_removed_by_id() {
+        let (_dir, faults) = faults().await;
+        let first = faults.add(code("/a", -1, 1), &PATHS).await.unwrap();
+        let second = faults.add(code("/b", -1, 1), &PATHS).await.unwrap();
+        assert!(faults.remove(first.id).await.unwrap());
+        assert!(!faults.remove(first.id).await.unwrap());
+        assert_eq!(faults.list(), vec![second.clone()]);
+        assert!(faults.remove(second.id).await.unwrap());
         assert!(!faults.any());
     }
 
-    #[test]
-    fn a_seeded_probability_fires_the_same_calls_on_every_run() {
-        let run = |seed| {
-            let faults = Faults::default();
+    #[tokio::test]
+    async fn a_seeded_probability_fires_the_same_calls_on_every_run() {
+        let run = |seed| async move {
+            let (_dir, faults) = faults().await;
             let fault = NewFault {
                 probability: Some(0.3),
                 seed: Some(seed),
@@ -571,21 +716,23 @@ mod tests {
                 times: None,
                 ..code("/a", -1, 1)
             };
-            faults.add(fault, &PATHS).unwrap();
-            (0..200)
-                .map(|_| faults.take(&at("/a")).is_some())
-                .collect::<Vec<_>>()
+            faults.add(fault, &PATHS).await.unwrap();
+            let mut fired = Vec::new();
+            for _ in 0..200 {
+                fired.push(faults.take(&at("/a")).await.is_some());
+            }
+            fired
         };
-        let first = run(7);
-        assert_eq!(first, run(7));
-        assert_ne!(first, run(8));
+        let first = run(7).await;
+        assert_eq!(first, run(7).await);
+        assert_ne!(first, run(8).await);
         let fired = first.iter().filter(|f| **f).count();
         assert!((35..=85).contains(&fired), "{fired} of 200 at p = 0.3");
     }
 
-    #[test]
-    fn filters_wait_for_the_caller_and_match_corp_app_recipient_and_type() {
-        let faults = Faults::default();
+    #[tokio::test]
+    async fn filters_wait_for_the_caller_and_match_corp_app_recipient_and_type() {
+        let (_dir, faults) = faults().await;
         let fault = NewFault {
             corp_id: Some("C".into()),
             recipient: Some("1000".into()),
@@ -594,31 +741,35 @@ mod tests {
             times: None,
             ..code("/cgi/message/send", 50009, 1)
         };
-        faults.add(fault, &PATHS).unwrap();
+        faults.add(fault, &PATHS).await.unwrap();
         let body =
             |users: &[&str], kind: &str| serde_json::json!({"toUser": users, "msgType": kind});
-        let call = |corp, body: &Value| {
-            faults
-                .take(&Point {
-                    path: "/cgi/message/send",
-                    caller: Some((corp, "A")),
-                    body: Some(body),
-                })
-                .is_some()
+        let call = |corp, body: Value| {
+            let faults = faults.clone();
+            async move {
+                faults
+                    .take(&Point {
+                        path: "/cgi/message/send",
+                        caller: Some((corp, "A")),
+                        body: Some(&body),
+                    })
+                    .await
+                    .is_some()
+            }
         };
         assert!(
-            faults.take(&at("/cgi/message/send")).is_none(),
+            faults.take(&at("/cgi/message/send")).await.is_none(),
             "not before auth"
         );
-        assert!(call("C", &body(&["1001", "1000"], "text")));
-        assert!(!call("D", &body(&["1000"], "text")));
-        assert!(!call("C", &body(&["1001"], "text")));
-        assert!(!call("C", &body(&["1000"], "composite")));
+        assert!(call("C", body(&["1001", "1000"], "text")).await);
+        assert!(!call("D", body(&["1000"], "text")).await);
+        assert!(!call("C", body(&["1001"], "text")).await);
+        assert!(!call("C", body(&["1000"], "composite")).await);
     }
 
-    #[test]
-    fn a_delay_range_is_drawn_within_its_bounds() {
-        let faults = Faults::default();
+    #[tokio::test]
+    async fn a_delay_range_is_drawn_within_its_bounds() {
+        let (_dir, faults) = faults().await;
         let fault = NewFault {
             delay_ms: Some(Delay::Range([10, 20])),
             seed: Some(1),
@@ -628,13 +779,49 @@ mod tests {
                 ..NewFault::default()
             }
         };
-        faults.add(fault, &PATHS).unwrap();
-        let delays: Vec<u128> = (0..100)
-            .map(|_| faults.take(&at("/a")).unwrap())
-            .inspect(|f| assert_eq!(f.action, Action::Proceed))
-            .map(|f| f.delay.as_millis())
-            .collect();
+        faults.add(fault, &PATHS).await.unwrap();
+        let mut delays = Vec::new();
+        for _ in 0..100 {
+            let fired = faults.take(&at("/a")).await.unwrap();
+            assert_eq!(fired.action, Action::Proceed);
+            delays.push(fired.delay.as_millis());
+        }
         assert!(delays.iter().all(|d| (10..=20).contains(d)));
         assert!(delays.iter().any(|d| *d != delays[0]));
+    }
+
+    #[tokio::test]
+    async fn nodes_on_one_store_fire_a_counted_fault_as_often_as_planned_between_them() {
+        let (dir, here) = faults().await;
+        let there = Faults::load(here.0.store.clone()).await.unwrap();
+        tokio::spawn(there.clone().follow());
+        here.add(code("/a", -1, 5), &PATHS).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while there.list().is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the other copy never heard"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let calls = (0..40).map(|i| {
+            let node = if i % 2 == 0 {
+                here.clone()
+            } else {
+                there.clone()
+            };
+            tokio::spawn(async move { node.take(&at("/a")).await.is_some() })
+        });
+        let mut fired = 0;
+        for call in calls.collect::<Vec<_>>() {
+            fired += usize::from(call.await.unwrap());
+        }
+        assert_eq!(fired, 5);
+        let stored = here.0.store.faults().await.unwrap();
+        assert_eq!(
+            (stored[0].state.fired, stored[0].state.remaining),
+            (5, Some(0))
+        );
+        drop(dir);
     }
 }

@@ -128,6 +128,8 @@ pub struct Server {
     router: Router,
     store: Arc<dyn fxmsg_store::Store>,
     clock: Arc<dyn Clock>,
+    /// The planned faults, read again whenever any node changes them.
+    faults: faults::Faults,
     prune_now: Arc<tokio::sync::Notify>,
     /// What the pruner keeps, and its media store (for the bytes of pruned media).
     retention: retention::Retention,
@@ -205,6 +207,12 @@ impl Server {
                 .await
                 .map_err(bootstrap_error)?,
         };
+        let faults = faults::Faults::load(store.clone())
+            .await
+            .map_err(|source| StartError::Store {
+                database: config.database(),
+                source,
+            })?;
         let media_store = media.store;
         let shutdown = tokio_util::sync::CancellationToken::new();
         let prune_now = Arc::new(tokio::sync::Notify::new());
@@ -221,7 +229,7 @@ impl Server {
                 config.body_buffer_budget,
             ),
             media_quota: (config.media_quota_bytes > 0).then_some(config.media_quota_bytes),
-            faults: faults::Faults::default(),
+            faults: faults.clone(),
             limits: config
                 .rate_limits
                 .then(|| limits::Limits::new(config.daily_quota)),
@@ -244,6 +252,7 @@ impl Server {
                 router,
                 store,
                 clock,
+                faults,
                 prune_now,
                 retention: retention::Retention {
                     every: Duration::from_secs(config.key_prune_secs),
@@ -283,6 +292,7 @@ impl Server {
             self.prune_now,
             self.retention,
         ));
+        let faults = tokio::spawn(self.faults.follow());
         let app = routes::app(self.router);
         let streams = self.shutdown.clone();
         // Open streams and waits end when shutdown begins; other requests in flight finish.
@@ -291,6 +301,7 @@ impl Server {
         })
         .await;
         pruner.abort();
+        faults.abort();
         if let Err(e) = self.store.close().await {
             tracing::warn!(error = %e, "closing the database");
         }

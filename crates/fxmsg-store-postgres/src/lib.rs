@@ -15,6 +15,7 @@
 
 mod auth;
 mod directory;
+mod faults;
 mod media;
 mod messages;
 mod pump;
@@ -26,21 +27,23 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use fxmsg_api::native::{
     App, Corp, Credential, Department, Employee, Event, InboxItem, Message, MessageDetail,
-    ServiceAccount,
+    NewFault, ServiceAccount,
 };
 use fxmsg_store::{
-    AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LiveEvent, LogState, MediaRecord,
-    MessageFilter, NewMessage, PrunedMessages, ReadOutcome, Result, RevokeOutcome, Store,
-    StoreError, Tenant, TokenKind, TokenRecord,
+    AppRecord, Cursor, EventScope, FaultState, IdempotencyKey, InsertOutcome, LiveEvent, LogState,
+    MediaRecord, MessageFilter, NewMessage, PrunedMessages, ReadOutcome, Result, RevokeOutcome,
+    Store, StoreError, StoredFault, Tenant, TokenKind, TokenRecord,
 };
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// PostgreSQL-backed store.
 pub struct PgStore {
     pool: PgPool,
     live: broadcast::Sender<Arc<LiveEvent>>,
     pump: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Rung by the pump when any node changed the faults.
+    fault_changes: Arc<watch::Sender<u64>>,
 }
 
 /// Connects to the database at `url` (`postgres://…`), applies pending migrations (one node at
@@ -64,11 +67,18 @@ impl PgStore {
             .map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
         let (live, _) = broadcast::channel(event_buffer.max(1));
         let head = messages::event_log(&pool, &EventScope::All).await?.head;
-        let pump = tokio::spawn(pump::run(pool.clone(), live.clone(), head));
+        let fault_changes = Arc::new(watch::channel(0).0);
+        let pump = tokio::spawn(pump::run(
+            pool.clone(),
+            live.clone(),
+            head,
+            fault_changes.clone(),
+        ));
         Ok(PgStore {
             pool,
             live,
             pump: Mutex::new(Some(pump)),
+            fault_changes,
         })
     }
 }
@@ -460,6 +470,26 @@ impl Store for PgStore {
         now: i64,
     ) -> Result<Option<MediaRecord>> {
         media::delete(&self.pool, corp_id, media_id, now).await
+    }
+
+    async fn add_fault(&self, plan: &NewFault, state: FaultState) -> Result<u64> {
+        faults::add(&self.pool, plan, state).await
+    }
+
+    async fn faults(&self) -> Result<Vec<StoredFault>> {
+        faults::all(&self.pool).await
+    }
+
+    async fn update_fault(&self, id: u64, seen: u64, state: FaultState) -> Result<bool> {
+        faults::update(&self.pool, id, seen, state).await
+    }
+
+    async fn remove_faults(&self, id: Option<u64>) -> Result<u64> {
+        faults::remove(&self.pool, id).await
+    }
+
+    fn fault_changes(&self) -> watch::Receiver<u64> {
+        self.fault_changes.subscribe()
     }
 }
 

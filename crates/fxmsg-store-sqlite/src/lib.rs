@@ -11,6 +11,7 @@ pub mod backup;
 mod cache;
 mod credentials;
 mod directory;
+mod faults;
 mod media;
 mod messages;
 mod tenants;
@@ -31,18 +32,18 @@ use async_trait::async_trait;
 use cache::CacheMap;
 use fxmsg_api::native::{
     App, Corp, Credential, Department, Employee, EmployeeStatus, Event, InboxItem, Message,
-    MessageDetail, ServiceAccount,
+    MessageDetail, NewFault, ServiceAccount,
 };
 use fxmsg_store::{
-    AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LiveEvent, LogState, MediaRecord,
-    MessageFilter, NewMessage, PrunedMessages, ReadOutcome, Result, RevokeOutcome, Store,
-    StoreError, Tenant, TokenKind, TokenRecord,
+    AppRecord, Cursor, EventScope, FaultState, IdempotencyKey, InsertOutcome, LiveEvent, LogState,
+    MediaRecord, MessageFilter, NewMessage, PrunedMessages, ReadOutcome, Result, RevokeOutcome,
+    Store, StoreError, StoredFault, Tenant, TokenKind, TokenRecord,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::ConnectOptions;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use writer::Writer;
 
 /// SQLite-backed store.
@@ -57,6 +58,8 @@ pub struct SqliteStore {
     /// a gap, which nothing minds. A reset deletes messages with every row that refers to them, so
     /// a number reused after a restart refers to nothing else.
     last_seq: Arc<AtomicI64>,
+    /// Rung after every change of the faults; one process is every reader there is.
+    fault_changes: Arc<watch::Sender<u64>>,
 }
 
 /// What the send path reads on every request, kept in memory (see `cache`).
@@ -160,6 +163,7 @@ impl SqliteStore {
             reader,
             caches: Arc::default(),
             last_seq: Arc::new(AtomicI64::new(last_seq)),
+            fault_changes: Arc::new(watch::channel(0).0),
         })
     }
 
@@ -691,6 +695,37 @@ impl Store for SqliteStore {
             .media
             .invalidate(&(corp_id.to_owned(), media_id.to_owned()));
         Ok(deleted?.then_some(live))
+    }
+
+    async fn add_fault(&self, plan: &NewFault, state: FaultState) -> Result<u64> {
+        let plan = serde_json::to_string(plan).map_err(backend)?;
+        let id = self.write(move |c| faults::add(c, &plan, state)).await?;
+        self.fault_changes.send_modify(|n| *n += 1);
+        Ok(id)
+    }
+
+    async fn faults(&self) -> Result<Vec<StoredFault>> {
+        faults::all(&self.reader).await
+    }
+
+    async fn update_fault(&self, id: u64, seen: u64, state: FaultState) -> Result<bool> {
+        let changed = self
+            .write(move |c| faults::update(c, id, seen, state))
+            .await?;
+        if changed {
+            self.fault_changes.send_modify(|n| *n += 1);
+        }
+        Ok(changed)
+    }
+
+    async fn remove_faults(&self, id: Option<u64>) -> Result<u64> {
+        let removed = self.write(move |c| faults::remove(c, id)).await?;
+        self.fault_changes.send_modify(|n| *n += 1);
+        Ok(removed)
+    }
+
+    fn fault_changes(&self) -> watch::Receiver<u64> {
+        self.fault_changes.subscribe()
     }
 }
 

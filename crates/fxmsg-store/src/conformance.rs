@@ -11,13 +11,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use fxmsg_api::native::{
     App, Corp, Credential, CredentialKind, Employee, EmployeeStatus, Event, EventKind, Message,
+    NewFault,
 };
 use serde_json::json;
 
 use crate::{
-    AppRecord, Cursor, EventScope, IdempotencyKey, InsertOutcome, LiveEvent, LogState, MediaKind,
-    MediaRecord, MessageFilter, NewMessage, ReadOutcome, RevokeOutcome, Store, StoreError,
-    TokenKind, TokenRecord,
+    AppRecord, Cursor, EventScope, FaultState, IdempotencyKey, InsertOutcome, LiveEvent, LogState,
+    MediaKind, MediaRecord, MessageFilter, NewMessage, ReadOutcome, RevokeOutcome, Store,
+    StoreError, TokenKind, TokenRecord,
 };
 
 /// How a backend's tests open stores for the suite. Opening need not be `Send` (sqlx's
@@ -1494,12 +1495,95 @@ pub async fn a_setting_claimed_by_racing_nodes_holds_one_value(backend: &dyn Bac
     assert_eq!(store.claim_meta("key", "again").await.unwrap(), "replaced");
 }
 
+/// Faults are listed oldest first as planned; racing changes of one version succeed once; a
+/// removed fault's id is never handed out again; and every change rings the doorbell.
+pub async fn faults_change_one_version_at_a_time_and_ring_the_doorbell(backend: &dyn Backend) {
+    let store = backend.open().await;
+    let mut changes = store.fault_changes();
+    changes.borrow_and_update();
+    let plan = |path: &str| NewFault {
+        path: path.into(),
+        error_code: Some(-1),
+        times: Some(3),
+        ..NewFault::default()
+    };
+    let start = FaultState {
+        fired: 0,
+        remaining: Some(3),
+        rng: u64::MAX - 1,
+        version: 0,
+    };
+    let first = store.add_fault(&plan("/a"), start).await.unwrap();
+    let second = store.add_fault(&plan("/b"), start).await.unwrap();
+    assert!(second > first);
+    tokio::time::timeout(std::time::Duration::from_secs(10), changes.changed())
+        .await
+        .expect("a planned fault rings the doorbell")
+        .unwrap();
+    let listed = store.faults().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|f| (f.id, f.plan.path.as_str()))
+            .collect::<Vec<_>>(),
+        [(first, "/a"), (second, "/b")]
+    );
+    assert_eq!(listed[0].plan, plan("/a"));
+    assert_eq!(listed[0].state, start);
+
+    let fired = FaultState {
+        fired: 1,
+        remaining: Some(2),
+        rng: 7,
+        version: 0,
+    };
+    let won = race(&store, 16, move |store, _| async move {
+        store.update_fault(first, 0, fired).await.unwrap()
+    })
+    .await;
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+    let now = store.faults().await.unwrap()[0].state;
+    assert_eq!(
+        now,
+        FaultState {
+            version: 1,
+            ..fired
+        }
+    );
+    assert!(
+        !store.update_fault(first, 0, fired).await.unwrap(),
+        "a stale version"
+    );
+    let endless = FaultState {
+        remaining: None,
+        ..fired
+    };
+    assert!(store.update_fault(first, 1, endless).await.unwrap());
+    assert_eq!(store.faults().await.unwrap()[0].state.remaining, None);
+
+    changes.borrow_and_update();
+    assert_eq!(store.remove_faults(Some(first)).await.unwrap(), 1);
+    assert_eq!(store.remove_faults(Some(first)).await.unwrap(), 0);
+    assert!(
+        !store.update_fault(first, 2, fired).await.unwrap(),
+        "a removed fault"
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(10), changes.changed())
+        .await
+        .expect("a removal rings the doorbell")
+        .unwrap();
+    let third = store.add_fault(&plan("/c"), start).await.unwrap();
+    assert!(third > second, "ids are not reused");
+    assert_eq!(store.remove_faults(None).await.unwrap(), 2);
+    assert!(store.faults().await.unwrap().is_empty());
+}
+
 /// One `#[tokio::test]` per case of the suite, each given `$backend` (an expression of a type
 /// that implements [`conformance::Backend`](crate::conformance::Backend)).
 #[macro_export]
 macro_rules! conformance_suite {
     ($backend:expr) => {
-        $crate::conformance_suite!(@cases $backend; a_message_and_all_its_inbox_rows_commit_together, a_repeated_idempotency_key_replays_and_writes_nothing, a_send_with_missing_media_writes_nothing, revoke_is_scoped_by_corp_and_repeatable, listings_page_newest_first_with_a_cursor, recipients_resolve_by_either_id_and_only_when_active, unique_and_parent_violations_are_typed, a_failing_write_does_not_undo_concurrent_ones, a_send_refused_for_missing_media_does_not_claim_its_key, a_retry_is_answered_as_before_after_its_cover_was_deleted, pruning_removes_expired_keys_oldest_first_in_chunks, events_are_numbered_in_commit_order_without_gaps_and_published_after_commit, revokes_and_reads_are_logged_and_scoped_to_the_recipients, pruning_events_keeps_each_corps_newest_and_records_how_far_it_went, messages_after_a_position_match_text_in_any_content_string_but_not_keys, a_filter_matches_live_messages_as_the_query_finds_stored_ones, department_members_follow_the_tree_and_stay_in_their_corp, media_fits_a_quota_at_its_limit_and_not_past_it_per_corp, retention_takes_old_messages_with_their_rows_and_only_media_nothing_needs, deleting_a_corp_leaves_nothing_of_it_and_touches_no_other, a_tenant_is_created_whole_or_not_at_all, a_reset_deletes_messages_and_numbering_goes_on_after_them, racing_retries_of_one_send_deliver_once, tokens_are_found_by_kind_hash_and_lifetime, a_refresh_token_is_taken_once_under_races, racing_uploads_for_the_last_room_in_a_quota_fit_once, racing_reads_and_revokes_change_a_message_once, credentials_live_until_revoked_or_expired_and_a_login_is_used_once, a_setting_claimed_by_racing_nodes_holds_one_value);
+        $crate::conformance_suite!(@cases $backend; a_message_and_all_its_inbox_rows_commit_together, a_repeated_idempotency_key_replays_and_writes_nothing, a_send_with_missing_media_writes_nothing, revoke_is_scoped_by_corp_and_repeatable, listings_page_newest_first_with_a_cursor, recipients_resolve_by_either_id_and_only_when_active, unique_and_parent_violations_are_typed, a_failing_write_does_not_undo_concurrent_ones, a_send_refused_for_missing_media_does_not_claim_its_key, a_retry_is_answered_as_before_after_its_cover_was_deleted, pruning_removes_expired_keys_oldest_first_in_chunks, events_are_numbered_in_commit_order_without_gaps_and_published_after_commit, revokes_and_reads_are_logged_and_scoped_to_the_recipients, pruning_events_keeps_each_corps_newest_and_records_how_far_it_went, messages_after_a_position_match_text_in_any_content_string_but_not_keys, a_filter_matches_live_messages_as_the_query_finds_stored_ones, department_members_follow_the_tree_and_stay_in_their_corp, media_fits_a_quota_at_its_limit_and_not_past_it_per_corp, retention_takes_old_messages_with_their_rows_and_only_media_nothing_needs, deleting_a_corp_leaves_nothing_of_it_and_touches_no_other, a_tenant_is_created_whole_or_not_at_all, a_reset_deletes_messages_and_numbering_goes_on_after_them, racing_retries_of_one_send_deliver_once, tokens_are_found_by_kind_hash_and_lifetime, a_refresh_token_is_taken_once_under_races, racing_uploads_for_the_last_room_in_a_quota_fit_once, racing_reads_and_revokes_change_a_message_once, credentials_live_until_revoked_or_expired_and_a_login_is_used_once, a_setting_claimed_by_racing_nodes_holds_one_value, faults_change_one_version_at_a_time_and_ring_the_doorbell);
     };
     (@cases $backend:expr; $($case:ident),+) => {
         $(

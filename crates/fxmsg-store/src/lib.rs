@@ -21,9 +21,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use fxmsg_api::native::{
     App, Corp, Credential, Department, Employee, Event, EventKind, InboxItem, Message,
-    MessageDetail, ServiceAccount,
+    MessageDetail, NewFault, ServiceAccount,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Result of a store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -415,6 +415,31 @@ pub enum ReadOutcome {
     AlreadyRead(i64),
 }
 
+/// A planned fault as every node sees it: its plan and how far it has run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFault {
+    /// Its id, in the order faults were planned.
+    pub id: u64,
+    /// What it was planned as.
+    pub plan: NewFault,
+    /// How far it has run.
+    pub state: FaultState,
+}
+
+/// How far a fault has run. `version` grows with every change, so nodes that race to fire the
+/// same fault change it one at a time ([`Store::update_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FaultState {
+    /// Calls it affected.
+    pub fired: u64,
+    /// Calls it will still affect; `None` until deleted.
+    pub remaining: Option<u32>,
+    /// Its random sequence's state, so its draws continue where any node left them.
+    pub rng: u64,
+    /// Changes so far.
+    pub version: u64,
+}
+
 /// A position in a newest-first listing; opaque to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor(pub i64);
@@ -658,6 +683,19 @@ pub trait Store: Send + Sync + 'static {
         media_id: &str,
         now: i64,
     ) -> Result<Option<MediaRecord>>;
+
+    /// Plans a fault (the test kit's); returns its id. Faults are shared by every node.
+    async fn add_fault(&self, plan: &NewFault, state: FaultState) -> Result<u64>;
+    /// Every planned fault, oldest first.
+    async fn faults(&self) -> Result<Vec<StoredFault>>;
+    /// Sets a fault's state if it is still at version `seen` (the stored version becomes
+    /// `seen + 1`, whatever `state.version` says); false if it changed or went first.
+    async fn update_fault(&self, id: u64, seen: u64, state: FaultState) -> Result<bool>;
+    /// Removes the fault `id`, or every fault with `None`; returns how many went.
+    async fn remove_faults(&self, id: Option<u64>) -> Result<u64>;
+    /// Changes whenever the faults may have changed, on any node, and after the backend lost
+    /// track (a dropped connection): the receiver then reads them all again.
+    fn fault_changes(&self) -> watch::Receiver<u64>;
 }
 
 /// Delivery state spelled for the native API: `revoked` once revoked, else `read` once the

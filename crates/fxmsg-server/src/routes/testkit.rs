@@ -166,7 +166,7 @@ pub async fn create_fault(
 ) -> Result<(StatusCode, Json<Fault>), NativeError> {
     let paths = crate::routes::compat_paths();
     let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-    let fault = state.faults.add(new, &paths)?;
+    let fault = state.faults.add(new, &paths).await?;
     Ok((StatusCode::CREATED, Json(fault)))
 }
 
@@ -179,7 +179,7 @@ pub async fn delete_fault(
 ) -> Result<StatusCode, NativeError> {
     let missing = || NativeError::not_found(format!("no fault {id} (used up, or never planned)"));
     let id = id.parse::<u64>().map_err(|_| missing())?;
-    if state.faults.remove(id) {
+    if state.faults.remove(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(missing())
@@ -196,7 +196,7 @@ pub async fn list_faults(State(state): State<AppState>) -> Json<Vec<Fault>> {
 /// `DELETE /api/v1/faults`: remove every planned fault.
 #[utoipa::path(delete, path = "/faults", tag = "test kit",
     responses((status = 204, description = "Every fault removed"), (status = 401, description = "No or a wrong credential", body = fxmsg_api::native::ApiError)))]
-pub async fn clear_faults(State(state): State<AppState>) -> StatusCode {
-    state.faults.clear();
-    StatusCode::NO_CONTENT
+pub async fn clear_faults(State(state): State<AppState>) -> Result<StatusCode, NativeError> {
+    state.faults.clear().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

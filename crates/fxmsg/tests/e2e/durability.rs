@@ -445,3 +445,53 @@ async fn a_backup_made_under_load_is_consistent_and_serves() {
         before_backup.len()
     );
 }
+
+/// Planned faults are committed like everything else: one planned before a SIGKILL is listed
+/// after the restart with the calls it has left, and goes on firing.
+#[tokio::test]
+async fn a_planned_fault_survives_sigkill_with_the_calls_it_has_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url, banner) = spawn(dir.path());
+    let credentials = demo_credentials(&banner);
+    let planned = AdminClient::new(&url, ADMIN_TOKEN)
+        .add_fault(&fxmsg_client::native::NewFault {
+            path: "/cgi/message/send".into(),
+            error_code: Some(-1),
+            times: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let send = |url: &str| {
+        let client = Client::builder(url)
+            .credentials(credentials.clone())
+            .retry(RetryPolicy {
+                max_attempts: 1,
+                ..Default::default()
+            })
+            .build()
+            .unwrap();
+        async move { client.send(&SendMessage::text(["1000"], "faulty")).await }
+    };
+    let busy = Some(fxmsg_client::ErrorCode::SystemBusy);
+    assert_eq!(send(&url).await.err().and_then(|e| e.code()), busy);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let (mut child, url, _) = spawn(dir.path());
+    let listed = AdminClient::new(&url, ADMIN_TOKEN)
+        .list_faults()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|f| (f.id, f.fired, f.remaining))
+            .collect::<Vec<_>>(),
+        [(planned.id, 1, Some(1))]
+    );
+    assert_eq!(send(&url).await.err().and_then(|e| e.code()), busy);
+    assert!(send(&url).await.is_ok(), "used up");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -3,13 +3,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use fxmsg_client::admin::AdminClient;
 use fxmsg_client::events::{EventsQuery, StreamItem};
-use fxmsg_client::native::Sandbox;
+use fxmsg_client::native::{Fault, NewFault, Sandbox};
 use fxmsg_client::{AuthStyle, Client, Credentials, MediaKind, RetryPolicy, SendMessage};
 use fxmsg_store_postgres::testing::TempDatabase;
 use serde_json::{json, Value};
@@ -338,5 +338,96 @@ async fn a_node_killed_under_load_loses_no_acknowledged_message() {
     println!(
         "node killed under load: {} acknowledged, 0 lost",
         acked.len()
+    );
+}
+
+/// Waits until `node` lists faults that satisfy `done`, for at most ten seconds.
+async fn until_listed(node: &AdminClient, what: &str, done: impl Fn(&[Fault]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let faults = node.list_faults().await.unwrap();
+        if done(&faults) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {faults:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_fault_planned_on_one_node_fires_on_every_node_as_often_as_planned() {
+    let database = TempDatabase::new().await;
+    let moto = Moto::start().await;
+    moto.bucket(BUCKET).await;
+    let a = started(spawn_node(&database, &moto, Some(ADMIN_TOKEN)));
+    let b = started(spawn_node(&database, &moto, Some(ADMIN_TOKEN)));
+    let demo = demo_of([&a, &b]);
+    let (admin_a, admin_b) = (
+        AdminClient::new(&a.url, ADMIN_TOKEN),
+        AdminClient::new(&b.url, ADMIN_TOKEN),
+    );
+    let (on_a, on_b) = (client(&a, &demo), client(&b, &demo));
+    let send = |node: &Client| {
+        let node = node.clone();
+        async move { node.send(&SendMessage::text(["1000"], "faulty")).await }
+    };
+
+    // Three failures planned through A are shared out between the nodes, in call order.
+    let planned = admin_a
+        .add_fault(&NewFault {
+            path: "/cgi/message/send".into(),
+            error_code: Some(-1),
+            times: Some(3),
+            ..NewFault::default()
+        })
+        .await
+        .unwrap();
+    until_listed(&admin_b, "B hears of the fault", |f| {
+        f.iter().any(|f| f.id == planned.id)
+    })
+    .await;
+    let mut answers = Vec::new();
+    for node in [&on_b, &on_a, &on_b, &on_a, &on_b, &on_a] {
+        answers.push(send(node).await.err().and_then(|e| e.code()));
+    }
+    let busy = Some(fxmsg_client::ErrorCode::SystemBusy);
+    assert_eq!(answers, [busy, busy, busy, None, None, None]);
+    for node in [&admin_a, &admin_b] {
+        until_listed(node, "both list it used up", |f| {
+            f.iter()
+                .any(|f| f.id == planned.id && (f.fired, f.remaining) == (3, Some(0)))
+        })
+        .await;
+    }
+
+    // A fault planned through B until deleted fires on A until A deletes it; then B is clear.
+    let endless = admin_b
+        .add_fault(&NewFault {
+            path: "/cgi/message/send".into(),
+            error_code: Some(-1),
+            until_deleted: true,
+            ..NewFault::default()
+        })
+        .await
+        .unwrap();
+    until_listed(&admin_a, "A hears of it", |f| {
+        f.iter().any(|f| f.id == endless.id)
+    })
+    .await;
+    assert_eq!(send(&on_a).await.err().and_then(|e| e.code()), busy);
+    admin_a.delete_fault(endless.id).await.unwrap();
+    until_listed(&admin_b, "B hears it went", |f| {
+        f.iter().all(|f| f.id != endless.id)
+    })
+    .await;
+    assert!(send(&on_b).await.is_ok());
+    let delivered = admin_a
+        .inbox(&demo.corp.corp_id, "1000", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        delivered.items.len(),
+        4,
+        "only the calls no fault took were sent"
     );
 }
