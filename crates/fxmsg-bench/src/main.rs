@@ -9,19 +9,21 @@ mod events;
 mod helpers;
 mod hostile;
 mod load;
+mod peers;
 mod procs;
 mod report;
 mod scenarios;
 mod sse;
+mod wrk;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
 
-use load::{closed, open, MakeRequest, Outcome, ServerActivity};
+use load::{closed, open, MakeRequest, Outcome, ServerActivity, Watch};
 use procs::Helper;
 use report::Row;
 
@@ -93,6 +95,8 @@ enum Group {
     Hostile,
     /// send-1 and the HTTP baseline under callgrind: instructions per request (needs valgrind).
     Instructions,
+    /// The same send against Prism and WireMock, beside send-1 (installed from npm on demand).
+    Peers,
 }
 
 /// Modes the benchmark re-executes itself in, on the server core.
@@ -192,6 +196,8 @@ const THROUGHPUT_ROUNDS: usize = 3;
 struct Pair {
     send1: Outcome,
     http: Outcome,
+    /// How busy the cores were in the baseline's run and in send-1's, with wrk.
+    busy: [Option<wrk::CoreBusy>; 2],
 }
 
 impl Pair {
@@ -307,7 +313,15 @@ async fn run(args: Args) -> bool {
             Duration::from_secs_f64(args.seconds),
         )
     };
-    let window = Window { warmup, measure };
+    let wrk = wrk::installed();
+    if wrk.is_none() {
+        eprintln!("wrk is missing and could not be installed: the closed loop is reqwest's");
+    }
+    let window = Window {
+        warmup,
+        measure,
+        wrk: wrk.clone(),
+    };
     let c = args.concurrency;
     let wants = |g: Group| args.only.is_empty() || args.only.contains(&g);
     let mut rows = Vec::new();
@@ -334,8 +348,12 @@ async fn run(args: Args) -> bool {
 
     // Baselines.
     let baseline = Helper::spawn(&["serve-baseline"], None);
-    let http = window
-        .closed_on(&baseline, scenarios::send_text(&baseline.url, None, 1), c)
+    let (http, _) = window
+        .closed_target(
+            &baseline.watch(),
+            &scenarios::send_text_target(&baseline.url, None, 1),
+            c,
+        )
         .await;
     check("http baseline", &http);
     drop(baseline);
@@ -379,24 +397,32 @@ async fn run(args: Args) -> bool {
         );
     }
 
-    if wants(Group::Send1) || wants(Group::Latency) {
+    if wants(Group::Send1) || wants(Group::Latency) || wants(Group::Peers) {
         let (sampler, stop) = scenarios::sample_rss(&server);
         let baseline = Helper::spawn(&["serve-baseline"], None);
         let mut pairs = Vec::new();
         for _ in 0..THROUGHPUT_ROUNDS {
-            let http = window
-                .closed_on(&baseline, scenarios::send_text(&baseline.url, None, 1), c)
+            let (http, http_busy) = window
+                .closed_target(
+                    &baseline.watch(),
+                    &scenarios::send_text_target(&baseline.url, None, 1),
+                    c,
+                )
                 .await;
             check("http baseline", &http);
-            let send1 = window
-                .closed_on(
-                    &server,
-                    scenarios::send_text(&server.url, Some(&setup), 1),
+            let (send1, send1_busy) = window
+                .closed_target(
+                    &server.watch(),
+                    &scenarios::send_text_target(&server.url, Some(&setup), 1),
                     c,
                 )
                 .await;
             check("send-1", &send1);
-            pairs.push(Pair { send1, http });
+            pairs.push(Pair {
+                send1,
+                http,
+                busy: [http_busy, send1_busy],
+            });
         }
         drop(baseline);
         stop.store(1, Ordering::Relaxed);
@@ -404,7 +430,21 @@ async fn run(args: Args) -> bool {
         let ratios = Pair::ratios(&pairs);
         let median = Pair::median(pairs);
         let ratio = median.ratio();
-        let Pair { send1, http } = median;
+        let Pair { send1, http, busy } = median;
+        for (what, busy) in ["HTTP baseline", "send-1"].into_iter().zip(busy) {
+            let Some(busy) = busy else { continue };
+            // The generator has room to spare when the server's core is full and its own is not.
+            let bound = busy.server >= 90.0 && busy.client < busy.server;
+            rows.push(
+                Row::plain(
+                    format!("{what}: server core busy (median round)"),
+                    busy.server,
+                    "%",
+                )
+                .against("load generator core", busy.client)
+                .target("server-bound: ≥ 90%, above the generator's", bound),
+            );
+        }
         rows.push(Row::plain(
             format!(
                 "send-1 ÷ http in each of the {THROUGHPUT_ROUNDS} rounds: {}",
@@ -441,6 +481,10 @@ async fn run(args: Args) -> bool {
             Row::plain("RSS under send-1 load (max)", loaded, "MB")
                 .target("≤ 100 MB", loaded <= 100.0),
         );
+        if wants(Group::Peers) {
+            let fine = peers(&window, &setup, &send1, c, &mut rows).await;
+            sane.set(sane.get() && fine);
+        }
         if wants(Group::Latency) {
             let rate = args.rate.unwrap_or((send1.per_sec() / 2.0).max(10.0));
             let (latency, floor) = send1_latency(&window, &server, &setup, rate, &mut rows).await;
@@ -633,13 +677,14 @@ async fn run(args: Args) -> bool {
         return sane;
     }
     let run = format!(
-        "Run of {}s per scenario after {}s warm-up, send concurrency {c}, on {}.\nServer and baselines pinned to core {}, load generator to core {} ({}).\n\n{table}",
+        "Run of {}s per scenario after {}s warm-up, send concurrency {c}, on {}.\nServer, baselines and peers pinned to core {}, load generator to core {} ({}).\nClosed loops: {}; open loops: reqwest.\n\n{table}",
         measure.as_secs_f64(),
         warmup.as_secs_f64(),
         procs::machine(),
         procs::SERVER_CORE,
         procs::CLIENT_CORE,
         if procs::can_pin() { "taskset" } else { "not pinned: taskset or a second core missing" },
+        if wrk.is_some() { "wrk (one thread, every request numbered by its Lua script) for the HTTP baseline, send-1 and the peers, reqwest for the rest" } else { "reqwest (wrk missing)" },
     );
     if let Err(e) = report::write_markdown(&args.output, &run) {
         eprintln!("could not write {}: {e}", args.output.display());
@@ -647,13 +692,107 @@ async fn run(args: Args) -> bool {
     sane.get()
 }
 
-/// The warm-up and measured time every scenario gets.
+/// Prism and WireMock on the send-1 request, each against fxmsg's send-1 of the same run. A peer
+/// that cannot run here (npm or java missing) is skipped with a note. False if one that ran
+/// failed requests.
+async fn peers(
+    window: &Window,
+    setup: &scenarios::Setup,
+    send1: &Outcome,
+    c: usize,
+    rows: &mut Vec<Row>,
+) -> bool {
+    let mut sane = true;
+    let openapi = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    let http = load::client(1);
+    for (peer, target) in [(peers::Peer::Prism, 20.0), (peers::Peer::WireMock, 10.0)] {
+        let at = |base: &str| scenarios::send_text_target(base, Some(setup), 1);
+        let probe = |base: &str| at(base).make()(&http, 0);
+        let running = match peers::start(peer, &openapi, probe).await {
+            Ok(running) => running,
+            Err(why) => {
+                eprintln!("{}: skipped, {why}", peer.name());
+                rows.push(Row::plain(
+                    format!("{} — skipped: {why}", peer.name()),
+                    f64::NAN,
+                    "",
+                ));
+                continue;
+            }
+        };
+        let watch = Watch {
+            pid: running.pid(),
+            metrics: None,
+        };
+        // A JVM compiles its hot path in the first seconds: give every peer a longer warm-up.
+        let warmup = window.warmup.max(Duration::from_secs(5));
+        let (outcome, _) = window
+            .closed_target_for(&watch, &at(&running.url), c, warmup)
+            .await;
+        if outcome.ok == 0 || outcome.errors > 0 {
+            sane = false;
+            eprintln!(
+                "{}: {} ok, {} errors",
+                peer.name(),
+                outcome.ok,
+                outcome.errors
+            );
+        }
+        let ratio = send1.per_sec() / outcome.per_sec();
+        rows.push(
+            Row::plain(
+                format!("send-1 against {}", peer.name()),
+                send1.per_sec(),
+                "req/s",
+            )
+            .against(peer.name(), outcome.per_sec())
+            .target(format!("ratio ≥ {target}"), ratio >= target),
+        );
+    }
+    sane
+}
+
+/// The warm-up and measured time every scenario gets, and the closed loop's generator.
 struct Window {
     warmup: Duration,
     measure: Duration,
+    /// wrk, when it is installed (or could be); else the closed loop is reqwest's.
+    wrk: Option<PathBuf>,
 }
 
 impl Window {
+    /// A closed loop on `target` with wrk (reqwest without it), measuring what `server` spent
+    /// and did, and how busy both cores were (with wrk).
+    async fn closed_target(
+        &self,
+        server: &Watch,
+        target: &wrk::Target,
+        concurrency: usize,
+    ) -> (Outcome, Option<wrk::CoreBusy>) {
+        self.closed_target_for(server, target, concurrency, self.warmup)
+            .await
+    }
+
+    /// [`Window::closed_target`] with a warm-up of its own.
+    async fn closed_target_for(
+        &self,
+        server: &Watch,
+        target: &wrk::Target,
+        concurrency: usize,
+        warmup: Duration,
+    ) -> (Outcome, Option<wrk::CoreBusy>) {
+        match &self.wrk {
+            Some(wrk) => {
+                wrk::closed(wrk, target, concurrency, warmup, self.measure, Some(server)).await
+            }
+            None => {
+                let make = target.make();
+                let outcome = closed(make, concurrency, warmup, self.measure, Some(server)).await;
+                (outcome, None)
+            }
+        }
+    }
+
     async fn closed(&self, make: MakeRequest, concurrency: usize) -> Outcome {
         closed(make, concurrency, self.warmup, self.measure, None).await
     }
@@ -917,6 +1056,7 @@ mod tests {
         Pair {
             send1: outcome(send1),
             http: outcome(http),
+            busy: [None, None],
         }
     }
 

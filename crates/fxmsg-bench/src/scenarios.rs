@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::helpers::ADMIN_TOKEN;
 use crate::load::MakeRequest;
 use crate::procs::Helper;
+use crate::wrk::Target;
 
 /// Employees of the benchmark corp: employee numbers 1000..1500.
 pub const EMPLOYEES: usize = 500;
@@ -90,11 +91,14 @@ pub async fn set_up(url: &str, employees: usize) -> Setup {
 
 /// A text send to the first `recipients` employees, with a unique thirdTraceId per request.
 pub fn send_text(url: &str, setup: Option<&Setup>, recipients: usize) -> MakeRequest {
+    send_text_target(url, setup, recipients).make()
+}
+
+/// [`send_text`] as a [`Target`], for wrk.
+pub fn send_text_target(url: &str, setup: Option<&Setup>, recipients: usize) -> Target {
     let to: Vec<String> = (0..recipients).map(|i| (1000 + i).to_string()).collect();
-    let body = Bytes::from(
-        json!({"toUser": to, "msgType": "text", "text": {"content": "Build 512 passed"}})
-            .to_string(),
-    );
+    let body = json!({"toUser": to, "msgType": "text", "text": {"content": "Build 512 passed"}})
+        .to_string();
     compat(url, setup, "/cgi/message/send", body)
 }
 
@@ -107,32 +111,26 @@ pub fn send_articles(setup: &Setup) -> MakeRequest {
         &setup.url,
         Some(setup),
         "/cgi/app/message/send",
-        Bytes::from(body.to_string()),
+        body.to_string(),
     )
+    .make()
 }
 
-/// Numbers each request builder, so thirdTraceIds never repeat within a run (a repeated key with
-/// another body is, correctly, refused).
-static BUILDERS: AtomicU64 = AtomicU64::new(0);
-
-fn compat(url: &str, setup: Option<&Setup>, path: &str, body: Bytes) -> MakeRequest {
-    let url = format!("{url}{path}");
-    let auth = setup.map(|s| (format!("Bearer {}", s.token), s.ea.clone()));
-    let run = format!(
-        "{}-{}",
-        std::process::id(),
-        BUILDERS.fetch_add(1, Ordering::Relaxed)
-    );
-    Arc::new(move |client, n| {
-        let mut request = client
-            .post(format!("{url}?thirdTraceId=bench-{run}-{n}"))
-            .header("content-type", "application/json")
-            .body(body.clone());
-        if let Some((token, ea)) = &auth {
-            request = request.header("authorization", token).header("x-fs-ea", ea);
-        }
-        request
-    })
+/// A compat call with the setup's token and ea, if any, and a unique thirdTraceId.
+fn compat(url: &str, setup: Option<&Setup>, path: &str, body: String) -> Target {
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if let Some(s) = setup {
+        headers.push(("authorization".into(), format!("Bearer {}", s.token)));
+        headers.push(("x-fs-ea".into(), s.ea.clone()));
+    }
+    Target {
+        base: url.to_owned(),
+        path: path.to_owned(),
+        method: "POST",
+        headers,
+        body,
+        unique_key: true,
+    }
 }
 
 /// The legacy token endpoint with the benchmark app's credentials.
