@@ -118,19 +118,57 @@ async fn nodes_started_together_make_one_admin_token_and_one_demo() {
     }
 }
 
+/// Two nodes on one new database and one bucket, with the demo they made, an admin client and
+/// a demo-app client for each.
+struct TwoNodes {
+    a: Node,
+    b: Node,
+    demo: Sandbox,
+    admin_a: AdminClient,
+    admin_b: AdminClient,
+    on_a: Client,
+    on_b: Client,
+    // Dropped after the nodes.
+    _moto: Moto,
+    _database: TempDatabase,
+}
+
+impl TwoNodes {
+    async fn start() -> TwoNodes {
+        let database = TempDatabase::new().await;
+        let moto = Moto::start().await;
+        moto.bucket(BUCKET).await;
+        let a = started(spawn_node(&database, &moto, Some(ADMIN_TOKEN)));
+        let b = started(spawn_node(&database, &moto, Some(ADMIN_TOKEN)));
+        let demo = demo_of([&a, &b]);
+        TwoNodes {
+            admin_a: AdminClient::new(&a.url, ADMIN_TOKEN),
+            admin_b: AdminClient::new(&b.url, ADMIN_TOKEN),
+            on_a: client(&a, &demo),
+            on_b: client(&b, &demo),
+            a,
+            b,
+            demo,
+            _moto: moto,
+            _database: database,
+        }
+    }
+}
+
 #[tokio::test]
 async fn two_nodes_on_one_database_and_bucket_behave_as_one_server() {
-    let database = TempDatabase::new().await;
-    let moto = Moto::start().await;
-    moto.bucket(BUCKET).await;
-    let a = started(spawn_node(&database, &moto, Some(ADMIN_TOKEN)));
-    let b = started(spawn_node(&database, &moto, Some(ADMIN_TOKEN)));
-    let demo = demo_of([&a, &b]);
-    let (admin_a, admin_b) = (
-        AdminClient::new(&a.url, ADMIN_TOKEN),
-        AdminClient::new(&b.url, ADMIN_TOKEN),
-    );
-    let (on_a, on_b) = (client(&a, &demo), client(&b, &demo));
+    // Every part bound, so none is dropped before the test ends.
+    let TwoNodes {
+        a,
+        b,
+        demo,
+        admin_a,
+        admin_b,
+        on_a,
+        on_b,
+        _moto,
+        _database,
+    } = TwoNodes::start().await;
 
     // Node B's stream, open before anything is sent through A.
     let mut stream = Box::pin(admin_b.events(EventsQuery::default()));
@@ -356,17 +394,18 @@ async fn until_listed(node: &AdminClient, what: &str, done: impl Fn(&[Fault]) ->
 
 #[tokio::test]
 async fn a_fault_planned_on_one_node_fires_on_every_node_as_often_as_planned() {
-    let database = TempDatabase::new().await;
-    let moto = Moto::start().await;
-    moto.bucket(BUCKET).await;
-    let a = started(spawn_node(&database, &moto, Some(ADMIN_TOKEN)));
-    let b = started(spawn_node(&database, &moto, Some(ADMIN_TOKEN)));
-    let demo = demo_of([&a, &b]);
-    let (admin_a, admin_b) = (
-        AdminClient::new(&a.url, ADMIN_TOKEN),
-        AdminClient::new(&b.url, ADMIN_TOKEN),
-    );
-    let (on_a, on_b) = (client(&a, &demo), client(&b, &demo));
+    // Every part bound, so none is dropped before the test ends.
+    let TwoNodes {
+        a: _a,
+        b: _b,
+        demo,
+        admin_a,
+        admin_b,
+        on_a,
+        on_b,
+        _moto,
+        _database,
+    } = TwoNodes::start().await;
     let send = |node: &Client| {
         let node = node.clone();
         async move { node.send(&SendMessage::text(["1000"], "faulty")).await }
