@@ -58,12 +58,6 @@ struct Shared {
     changes: Mutex<Option<watch::Receiver<u64>>>,
 }
 
-impl std::fmt::Debug for Faults {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.list()).finish()
-    }
-}
-
 #[derive(Debug, Clone)]
 struct Planned {
     id: u64,
