@@ -129,7 +129,6 @@ fn compat(url: &str, setup: Option<&Setup>, path: &str, body: String) -> Target 
         method: "POST",
         headers,
         body,
-        unique_key: true,
     }
 }
 

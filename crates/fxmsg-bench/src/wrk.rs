@@ -20,7 +20,8 @@ use serde_json::Value;
 use crate::load::{MakeRequest, Outcome, ServerActivity, Watch};
 use crate::procs;
 
-/// One request, as every scenario describes it: for wrk's script and for reqwest alike.
+/// One request, as every scenario describes it: for wrk's script and for reqwest alike. Every
+/// request carries a unique `thirdTraceId`.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// `http://host:port`.
@@ -33,8 +34,6 @@ pub struct Target {
     pub headers: Vec<(String, String)>,
     /// The body; empty for none.
     pub body: String,
-    /// Whether each request carries a unique `thirdTraceId`.
-    pub unique_key: bool,
 }
 
 /// Numbers runs and request builders, so that no two send the same `thirdTraceId` (a repeated
@@ -57,9 +56,7 @@ impl Target {
                 "GET" => client.get(&url),
                 _ => client.post(&url).body(body.clone()),
             };
-            if target.unique_key {
-                request = request.query(&[("thirdTraceId", format!("bench-{run}-{n}"))]);
-            }
+            request = request.query(&[("thirdTraceId", format!("bench-{run}-{n}"))]);
             for (name, value) in &target.headers {
                 request = request.header(name, value);
             }
@@ -134,44 +131,32 @@ fn core_busy(before: &[(u64, u64)], after: &[(u64, u64)]) -> Option<CoreBusy> {
 /// The Lua script that makes `target`'s requests.
 fn script(target: &Target, prefix: &str) -> String {
     let lua = |s: &str| format!("{s:?}");
-    let mut out = String::new();
-    out.push_str(&format!("wrk.method = {}\n", lua(target.method)));
-    if !target.body.is_empty() {
-        out.push_str(&format!("wrk.body = {}\n", lua(&target.body)));
-    }
+    // The request's bytes are built once, split around the number: each request is then one
+    // concatenation, not `wrk.format`'s walk over the headers, so the script costs the generator
+    // little more than wrk's static request does.
+    let host = target
+        .base
+        .split_once("://")
+        .map_or(target.base.as_str(), |(_, rest)| rest);
+    let mut tail = format!(" HTTP/1.1\r\nHost: {host}\r\n");
     for (name, value) in &target.headers {
-        out.push_str(&format!("wrk.headers[{}] = {}\n", lua(name), lua(value)));
+        tail.push_str(&format!("{name}: {value}\r\n"));
     }
-    let path = lua(&target.path);
-    let request = if target.unique_key {
-        // The request's bytes are built once, split around the number: each request is then one
-        // concatenation, not `wrk.format`'s walk over the headers, so the script costs the
-        // generator little more than wrk's static request does.
-        let host = target
-            .base
-            .split_once("://")
-            .map_or(target.base.as_str(), |(_, rest)| rest);
-        let mut tail = format!(" HTTP/1.1\r\nHost: {host}\r\n");
-        for (name, value) in &target.headers {
-            tail.push_str(&format!("{name}: {value}\r\n"));
-        }
-        if !target.body.is_empty() {
-            tail.push_str(&format!("Content-Length: {}\r\n", target.body.len()));
-        }
-        tail.push_str("\r\n");
-        tail.push_str(&target.body);
-        let head = format!("{} {}?thirdTraceId={prefix}-", target.method, target.path);
-        format!(
-            "local head0, tail = {}, {}\n\
-             local head, n = nil, 0\n\
-             function init(args)\n  head = head0 .. id .. \"-\"\nend\n\
-             function request()\n  n = n + 1\n  return head .. n .. tail\nend\n",
-            lua(&head),
-            lua(&tail)
-        )
-    } else {
-        format!("wrk.path = {path}\n")
-    };
+    if !target.body.is_empty() {
+        tail.push_str(&format!("Content-Length: {}\r\n", target.body.len()));
+    }
+    tail.push_str("\r\n");
+    tail.push_str(&target.body);
+    let head = format!("{} {}?thirdTraceId={prefix}-", target.method, target.path);
+    let request = format!(
+        "local head0, tail = {}, {}\n\
+         local head, n = nil, 0\n\
+         function init(args)\n  head = head0 .. id .. \"-\"\nend\n\
+         function request()\n  n = n + 1\n  return head .. n .. tail\nend\n",
+        lua(&head),
+        lua(&tail)
+    );
+    let mut out = String::new();
     out.push_str(&format!(
         "local threads = 0\n\
          function setup(thread)\n  threads = threads + 1\n  thread:set(\"id\", threads)\nend\n\
@@ -313,7 +298,6 @@ mod tests {
             method: "POST",
             headers: vec![("authorization".into(), "Bearer t".into())],
             body: r#"{"text":{"content":"a \"quoted\" word"}}"#.into(),
-            unique_key: true,
         };
         let lua = script(&target, "p");
         let head = r#"local head0, tail = "POST /cgi/message/send?thirdTraceId=p-", " HTTP/1.1"#;
