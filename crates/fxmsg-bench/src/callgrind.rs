@@ -92,8 +92,23 @@ impl Counting {
         // The first dump of this process is written as `<out>.1`.
         let dump = PathBuf::from(format!("{}.1", self.out.display()));
         let total = wait_for_total(&dump, Duration::from_secs(30)).await?;
+        keep(&dump)?;
         Ok(total as f64 / plan.count as f64)
     }
+}
+
+/// Copies a complete dump into `$FXMSG_BENCH_CALLGRIND_DIR` when it is set, to read with
+/// `callgrind_annotate` after the run (the scratch directory goes away with it).
+fn keep(dump: &Path) -> Result<(), String> {
+    let Some(dir) = std::env::var_os("FXMSG_BENCH_CALLGRIND_DIR") else {
+        return Ok(());
+    };
+    let dir = PathBuf::from(dir);
+    let name = dump.file_name().expect("a dump has a file name");
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::copy(dump, dir.join(name)))
+        .map(drop)
+        .map_err(|e| format!("keeping {} in {}: {e}", dump.display(), dir.display()))
 }
 
 /// Runs `callgrind_control` with `args`.

@@ -32,6 +32,7 @@ mod faults;
 #[doc(hidden)]
 pub mod fuzz;
 mod limits;
+mod logs;
 mod media;
 mod metrics;
 mod objects;
@@ -59,10 +60,10 @@ pub use bootstrap::{Bootstrap, Demo};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, Listen};
 pub use database::Database;
+pub use logs::{init_logging, LogFormat};
 pub use media::{MAX_DOCUMENT_BYTES, MAX_IMAGE_BYTES};
 pub use objects::MediaLocation;
 pub use tokens::{TOKEN_LIFETIME_SECS, TOKEN_REUSE_SECS};
-pub use trace::{init_logging, LogFormat};
 
 use state::AppState;
 

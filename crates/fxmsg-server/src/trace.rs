@@ -41,10 +41,11 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
         .scope(trace_id.clone(), next.run(request))
         .instrument(span)
         .await;
+    // As strings, not `%` values: the text format writes a string without `fmt`.
     tracing::info!(
-        trace_id = %trace_id,
-        method = %method,
-        path = %uri.path(),
+        trace_id = trace_id.as_str(),
+        method = method.as_str(),
+        path = uri.path(),
         status = response.status().as_u16(),
         elapsed_us = started.elapsed().as_micros() as u64,
         "handled"
@@ -53,29 +54,4 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
         response.headers_mut().insert("x-fxmsg-trace-id", value);
     }
     response
-}
-
-/// Log output: human-readable lines, or one JSON object per line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines, coloured only on a terminal.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// Sends logs to stderr, filtered by `RUST_LOG` (default `info,sqlx=warn`). `fxmsg serve` and the
-/// benchmark's server both log through this, so the benchmark pays what a deployment pays.
-pub fn init_logging(format: LogFormat) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().init(),
-    }
 }
