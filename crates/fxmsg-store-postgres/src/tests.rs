@@ -120,3 +120,40 @@ async fn after_a_dropped_listen_connection_the_doorbell_rings_and_events_still_a
         .unwrap();
     assert_eq!(here.faults().await.unwrap().len(), 1);
 }
+
+/// Errors as PostgreSQL raises them map to what the server answers: a full disk (SQLSTATE class
+/// 53, insufficient resources) is `Full`, which the server turns into `50009`; a duplicate key a
+/// conflict naming the key's last column; anything else a backend error.
+#[tokio::test]
+async fn postgres_errors_map_to_full_conflict_and_backend() {
+    use fxmsg_store::StoreError;
+    use sqlx::Connection;
+
+    let database = TempDatabase::new().await;
+    let mut conn = sqlx::PgConnection::connect(database.url()).await.unwrap();
+    async fn raised(conn: &mut sqlx::PgConnection, code: &str) -> sqlx::Error {
+        let sql = format!(
+            "DO $$ BEGIN RAISE EXCEPTION 'raised by the test' USING ERRCODE = '{code}'; END $$"
+        );
+        sqlx::query(&sql).execute(conn).await.unwrap_err()
+    }
+    for code in ["disk_full", "out_of_memory", "too_many_connections"] {
+        let mapped = crate::db(raised(&mut conn, code).await);
+        assert!(matches!(mapped, StoreError::Full(_)), "{code}: {mapped:?}");
+    }
+    let mapped = crate::db(raised(&mut conn, "query_canceled").await);
+    assert!(matches!(mapped, StoreError::Backend(_)), "{mapped:?}");
+
+    sqlx::query("CREATE TABLE t (corp_id TEXT, user_id TEXT, UNIQUE (corp_id, user_id))")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let insert = "INSERT INTO t VALUES ('c', 'u')";
+    sqlx::query(insert).execute(&mut conn).await.unwrap();
+    let duplicate = sqlx::query(insert).execute(&mut conn).await.unwrap_err();
+    let mapped = crate::db(duplicate);
+    assert!(
+        matches!(&mapped, StoreError::Conflict(field) if field == "user_id"),
+        "{mapped:?}"
+    );
+}
