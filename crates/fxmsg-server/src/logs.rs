@@ -81,7 +81,8 @@ impl FormatTime for Utc {
 /// nothing in it needs quoting (as logfmt does), and quoted and escaped as `Debug` quotes it
 /// otherwise; numbers and booleans are written bare; anything else as its `Debug` form. Control
 /// characters in the message are escaped, so a logged value cannot drive the terminal. On a
-/// terminal, where names are styled, the fields are tracing-subscriber's own.
+/// terminal, where names are styled, tracing-subscriber's own visitor writes the fields, with
+/// strings bare in the same cases.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TextFields;
 
@@ -226,6 +227,10 @@ impl<W: fmt::Write + ?Sized> fmt::Write for Escaping<'_, W> {
 impl Visit for TextVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         match self {
+            // Bare as in plain lines: tracing-subscriber's own would quote every string.
+            TextVisitor::Styled(v) if is_bare(value) => {
+                v.record_debug(field, &format_args!("{value}"))
+            }
             TextVisitor::Styled(v) => v.record_str(field, value),
             TextVisitor::Plain(v) => v.record_str(field, value),
         }
@@ -284,6 +289,11 @@ mod tests {
 
     /// Formats one event's fields with [`TextFields`], as a text log line carries them.
     fn line(record: impl FnOnce()) -> String {
+        line_with(false, record)
+    }
+
+    /// [`line`], styled for a terminal when `ansi` is set.
+    fn line_with(ansi: bool, record: impl FnOnce()) -> String {
         use std::sync::{Arc, Mutex};
         #[derive(Clone, Default)]
         struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -299,7 +309,7 @@ mod tests {
         let captured = Captured::default();
         let sink = captured.clone();
         let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
+            .with_ansi(ansi)
             .without_time()
             .with_level(false)
             .with_target(false)
@@ -378,6 +388,19 @@ mod tests {
             written,
             r#"stop empty="" spaced="a b" quoted="say \"hi\"" pair="a=b" escape="\u{1b}[31mred" csi="\u{9b}31m" list=["x"]"#
         );
+    }
+
+    /// On a terminal the names are styled, and a string that needs no quotes has none there
+    /// either.
+    #[test]
+    fn styled_lines_write_plain_strings_bare_too() {
+        let written = line_with(true, || {
+            tracing::info!(path = "/cgi/message/send", note = "a b", "handled")
+        });
+        assert!(written.contains("\u{1b}["), "no styling: {written:?}");
+        assert!(written.contains("/cgi/message/send"), "{written:?}");
+        assert!(!written.contains("\"/cgi/message/send\""), "{written:?}");
+        assert!(written.contains("\"a b\""), "{written:?}");
     }
 
     /// A message cannot carry a terminal escape into the line, whether it is a literal string or
