@@ -80,7 +80,7 @@ impl FormatTime for Utc {
 /// Writes an event's fields as `message name=value name=value`. A string is written bare when
 /// nothing in it needs quoting (as logfmt does), and quoted and escaped as `Debug` quotes it
 /// otherwise; numbers and booleans are written bare; anything else as its `Debug` form. Control
-/// characters in the message are escaped, so a logged value cannot drive the terminal. On a
+/// characters are escaped in every field, so a logged value cannot drive the terminal. On a
 /// terminal, where names are styled, tracing-subscriber's own visitor writes the fields, with
 /// strings bare in the same cases.
 #[derive(Debug, Clone, Copy, Default)]
@@ -183,11 +183,8 @@ impl Visit for Plain<'_> {
         if !self.start(field) {
             return;
         }
-        self.result = if field.name() == "message" {
-            write!(Escaping(&mut self.writer), "{value:?}")
-        } else {
-            write!(self.writer, "{value:?}")
-        };
+        // Escaped whatever the field: a `%` value or an error's text can carry what a client sent.
+        self.result = write!(Escaping(&mut self.writer), "{value:?}");
     }
 }
 
@@ -417,5 +414,11 @@ mod tests {
             r"\u{1b}]0;owned\u{7}"
         );
         assert!(!line(|| tracing::info!("{}", "tab\there")).contains('\t'));
+        // In a displayed value or an error as well.
+        let displayed = line(|| tracing::warn!(error = %evil, "failed"));
+        assert_eq!(displayed, r"failed error=\u{1b}]0;owned\u{7}");
+        let error = std::io::Error::other(evil);
+        let recorded = line(|| tracing::warn!(error = &error as &dyn std::error::Error, "failed"));
+        assert_eq!(recorded, r"failed error=\u{1b}]0;owned\u{7}");
     }
 }
