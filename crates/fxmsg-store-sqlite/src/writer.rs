@@ -1,7 +1,7 @@
 //! Group commit on a dedicated writer thread. The thread owns the only write connection
 //! (synchronous `rusqlite`, so a statement is a function call rather than a hand-off to another
 //! thread). It takes every write queued at the moment, runs them in one transaction, and only after
-//! the commit answers each caller. Under load one fsync covers many requests; alone, a write
+//! the commit answers each caller (from a task on the runtime: see [`answers`]). Under load one fsync covers many requests; alone, a write
 //! commits immediately. Before taking the queue the thread yields once, so that handlers already
 //! runnable can add their writes to the same batch.
 //!
@@ -31,6 +31,10 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 use rusqlite::{Connection, Statement};
 use tokio::sync::{broadcast, mpsc, oneshot};
+
+use answers::Answers;
+
+mod answers;
 
 /// Most writes committed by one transaction.
 const MAX_BATCH: usize = 256;
@@ -84,9 +88,10 @@ impl<'c> Db<'c> {
         }
     }
 
-    /// Sends the committed transaction's events to the streams, in log order.
-    fn publish_committed(&mut self) {
+    /// The committed transaction's events as the streams get them, in log order.
+    fn committed_events(&mut self) -> Vec<Arc<LiveEvent>> {
         let mut pending = std::mem::take(&mut self.events);
+        let mut live = Vec::with_capacity(pending.len());
         for event in pending.drain(..) {
             let message = match event.message {
                 Some(message) => message,
@@ -104,7 +109,7 @@ impl<'c> Db<'c> {
                     }
                 },
             };
-            let live = Arc::new(LiveEvent::new(Event {
+            live.push(Arc::new(LiveEvent::new(Event {
                 seq: event.seq,
                 global_seq: event.global_seq,
                 kind: event.kind,
@@ -113,11 +118,10 @@ impl<'c> Db<'c> {
                 open_user_id: event.open_user_id,
                 at: event.at,
                 message,
-            }));
-            // No receiver is not an error: nobody is listening.
-            let _ = self.publish.send(live);
+            })));
         }
         self.events = pending;
+        live
     }
 
     /// Drops the remembered event numbers: after a rollback they may count events that are gone.
@@ -408,9 +412,10 @@ impl Writer {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let (events, _) = broadcast::channel(event_buffer.max(1));
         let (counting, publish) = (metrics.clone(), events.clone());
+        let answers = Answers::start(events.clone());
         std::thread::Builder::new()
             .name("fxmsg-writer".into())
-            .spawn(move || run(conn, queue, checkpointer, counting, publish))?;
+            .spawn(move || run(conn, queue, checkpointer, answers, counting, publish))?;
         Ok(Writer {
             jobs,
             metrics,
@@ -457,6 +462,7 @@ fn run(
     conn: Connection,
     mut queue: mpsc::Receiver<Request>,
     checkpointer: Checkpointer,
+    answers: Answers,
     metrics: WriterMetrics,
     events: broadcast::Sender<Arc<LiveEvent>>,
 ) {
@@ -500,17 +506,16 @@ fn run(
             .queue_wait_seconds
             .observe((taken - batch[0].queued()).as_secs_f64());
         let committed = commit_batch(&mut db, &mut batch, &metrics);
-        for job in batch.drain(..) {
-            job.finish(committed.clone());
-        }
         // Committed (or not) before anyone hears of it; in commit order, as the log numbers them.
-        // The callers first: their handlers then run before the streams' fan-out, which with a
-        // thousand streams takes milliseconds of the core.
-        if committed.is_ok() {
-            db.publish_committed();
-        } else {
-            db.events.clear();
-        }
+        let events = match committed {
+            Ok(()) => db.committed_events(),
+            Err(_) => {
+                db.events.clear();
+                Vec::new()
+            }
+        };
+        let jobs = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+        answers.batch(jobs, committed, events);
         checkpointer.after_commit(&db);
         metrics.batch_seconds.observe(taken.elapsed().as_secs_f64());
         if closing.is_some() {
@@ -529,7 +534,8 @@ fn run(
     }
     checkpointer.stop();
     if let Some(reply) = closing {
-        let _ = reply.send(final_checkpoint(&db));
+        // After every batch's answers: a closed writer has answered everything it committed.
+        answers.closed(reply, final_checkpoint(&db));
     }
 }
 
