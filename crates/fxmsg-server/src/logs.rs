@@ -186,6 +186,29 @@ impl Visit for Plain<'_> {
         // Escaped whatever the field: a `%` value or an error's text can carry what a client sent.
         self.result = write!(Escaping(&mut self.writer), "{value:?}");
     }
+
+    /// An error and, as tracing-subscriber writes them, its sources:
+    /// `error=outer error.sources=[inner, innermost]`.
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        if !self.start(field) {
+            return;
+        }
+        let name = field.name();
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        let mut w = Escaping(&mut self.writer);
+        self.result = (|| {
+            write!(w, "{value}")?;
+            let Some(mut source) = value.source() else {
+                return Ok(());
+            };
+            write!(w, " {name}.sources=[{source}")?;
+            while let Some(next) = source.source() {
+                write!(w, ", {next}")?;
+                source = next;
+            }
+            w.write_char(']')
+        })();
+    }
 }
 
 /// Whether `value` can stand in a line unquoted: not empty, and no whitespace, quote, `=`,
@@ -258,6 +281,13 @@ impl Visit for TextVisitor<'_> {
         match self {
             TextVisitor::Styled(v) => v.record_debug(field, value),
             TextVisitor::Plain(v) => v.record_debug(field, value),
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        match self {
+            TextVisitor::Styled(v) => v.record_error(field, value),
+            TextVisitor::Plain(v) => v.record_error(field, value),
         }
     }
 }
@@ -420,5 +450,34 @@ mod tests {
         let error = std::io::Error::other(evil);
         let recorded = line(|| tracing::warn!(error = &error as &dyn std::error::Error, "failed"));
         assert_eq!(recorded, r"failed error=\u{1b}]0;owned\u{7}");
+    }
+
+    /// An error is written with its chain of sources, as tracing-subscriber writes it, and on a
+    /// terminal too a source cannot drive it.
+    #[test]
+    fn errors_carry_their_sources() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("sending failed")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let error = Outer(std::io::Error::other("disk\u{1b}[2J"));
+        let plain = line(|| tracing::warn!(error = &error as &dyn std::error::Error, "x"));
+        assert_eq!(
+            plain,
+            r"x error=sending failed error.sources=[disk\u{1b}[2J]"
+        );
+        let styled = line_with(true, || {
+            tracing::warn!(error = &error as &dyn std::error::Error, "x")
+        });
+        assert!(styled.contains("sources"), "{styled:?}");
+        assert!(!styled.contains("disk\u{1b}"), "{styled:?}");
     }
 }

@@ -1,9 +1,9 @@
 //! Group commit on a dedicated writer thread. The thread owns the only write connection
 //! (synchronous `rusqlite`, so a statement is a function call rather than a hand-off to another
 //! thread). It takes every write queued at the moment, runs them in one transaction, and only after
-//! the commit answers each caller (from a task on the runtime: see [`answers`]). Under load one fsync covers many requests; alone, a write
-//! commits immediately. Before taking the queue the thread yields once, so that handlers already
-//! runnable can add their writes to the same batch.
+//! the commit answers each caller (from a task on the runtime: see [`answers`]). Under load one
+//! fsync covers many requests; alone, a write commits immediately. Before taking the queue the
+//! thread yields once, so that handlers already runnable can add their writes to the same batch.
 //!
 //! While writes arrive concurrently (the previous batch held more than one), batches start at most
 //! once per [`COMMIT_INTERVAL`]. Each commit has a fixed cost (about 140 µs of CPU on the
