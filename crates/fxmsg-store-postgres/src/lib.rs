@@ -6,7 +6,9 @@
 //! quota, a medium's row (shared) while a send that needs it commits, and the event heads for
 //! event numbering. The heads are taken last, just before the commit, so event numbers follow
 //! commit order across every node without a gap, and the serialized part of a send is two small
-//! updates and an insert.
+//! updates and an insert. Sends are the exception to one transaction per call: the sends waiting
+//! at once share a transaction, their events logged together at its end (see `batch`), so one
+//! hold of the heads and one fsync serve them all.
 //!
 //! Committed events reach every node's subscribers through `LISTEN`/`NOTIFY` used as a
 //! doorbell: each node reads the log after the last event it published (see `pump`), so a lost
@@ -14,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod batch;
 mod directory;
 mod faults;
 mod media;
@@ -44,6 +47,8 @@ pub struct PgStore {
     pump: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Rung by the pump when any node changed the faults.
     fault_changes: Arc<watch::Sender<u64>>,
+    /// Sends, committed in batches.
+    sends: batch::Batcher,
 }
 
 /// Connects to the database at `url` (`postgres://…`), applies pending migrations (one node at
@@ -75,6 +80,7 @@ impl PgStore {
             fault_changes.clone(),
         ));
         Ok(PgStore {
+            sends: batch::Batcher::start(pool.clone()),
             pool,
             live,
             pump: Mutex::new(Some(pump)),
@@ -155,6 +161,22 @@ impl Store for PgStore {
             "postgres_idle_connections",
             "Idle connections in the PostgreSQL pool (sampled every 5 s)",
             idle.clone(),
+        );
+        let counts = &self.sends.counts;
+        registry.register(
+            "postgres_send_commits",
+            "Transactions that committed sends (a batch of waiting sends commits once)",
+            counts.commits.clone(),
+        );
+        registry.register(
+            "postgres_sends_committed",
+            "Sends those transactions committed",
+            counts.sends.clone(),
+        );
+        registry.register(
+            "postgres_send_batches_retried",
+            "Batches of sends rolled back by an error and run again one send at a time",
+            counts.retried.clone(),
         );
         let pool = self.pool.clone();
         tokio::spawn(async move {
@@ -350,7 +372,7 @@ impl Store for PgStore {
         message: NewMessage,
         key: Option<IdempotencyKey>,
     ) -> Result<InsertOutcome> {
-        messages::insert(&self.pool, &message, key.as_ref()).await
+        self.sends.insert(message, key).await
     }
     async fn revoke_message(
         &self,

@@ -283,14 +283,44 @@ async fn log_event(
     Ok(global)
 }
 
-/// Stores a message with its inbox rows and its event, in one transaction.
+/// Stores a message with its inbox rows and its event, in one transaction of its own.
 pub async fn insert(
     pool: &PgPool,
     new: &NewMessage,
     key: Option<&IdempotencyKey>,
 ) -> Result<InsertOutcome> {
-    let m = &new.message;
     let mut tx = pool.begin().await.map_err(db)?;
+    match stage(&mut tx, new, key).await? {
+        Staged::Answered(outcome) => {
+            tx.rollback().await.map_err(db)?;
+            Ok(outcome)
+        }
+        Staged::Written(seq) => {
+            log_message(&mut tx, &new.message, seq).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(InsertOutcome::Inserted)
+        }
+    }
+}
+
+/// What the first part of a send did inside its transaction.
+pub(crate) enum Staged {
+    /// The message and its rows are written under this `seq`; its event is still to be logged.
+    Written(i64),
+    /// The send is answered without a new message (a retry, a missing medium), and nothing it
+    /// wrote is left: only shared locks on media, which the commit releases.
+    Answered(InsertOutcome),
+}
+
+/// A send's writes, all but its event: the media it needs (locked, shared, until the commit),
+/// the message, its idempotency key and its inbox rows. The event comes last, in
+/// [`log_message`], because it takes the event heads, which are held until the commit.
+pub(crate) async fn stage(
+    c: &mut PgConnection,
+    new: &NewMessage,
+    key: Option<&IdempotencyKey>,
+) -> Result<Staged> {
+    let m = &new.message;
     if !new.media_ids.is_empty() {
         // Shared locks on the media until the commit: a delete waits for this send, and a send
         // never sees a medium that a committed delete removed.
@@ -300,19 +330,20 @@ pub async fn insert(
         )
         .bind(&m.corp_id)
         .bind(&new.media_ids)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *c)
         .await
         .map_err(db)?;
         if let Some(missing) = new.media_ids.iter().find(|id| !live.contains(id)) {
-            drop(tx);
             // A retry of a send that succeeded is answered as before, even if its cover is gone.
             if let Some(replayed) = match key {
-                Some(key) => replay(pool, m, key).await?,
+                Some(key) => replay(&mut *c, m, key).await?,
                 None => None,
             } {
-                return Ok(replayed);
+                return Ok(Staged::Answered(replayed));
             }
-            return Ok(InsertOutcome::MissingMedia(missing.clone()));
+            return Ok(Staged::Answered(InsertOutcome::MissingMedia(
+                missing.clone(),
+            )));
         }
     }
     let seq: i64 = sqlx::query_scalar(
@@ -334,7 +365,7 @@ pub async fn insert(
     .bind(&m.third_trace_id)
     .bind(&m.trace_id)
     .bind(m.created_at)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *c)
     .await
     .map_err(db)?;
     if let Some(key) = key {
@@ -355,13 +386,19 @@ pub async fn insert(
         .bind(seq)
         .bind(m.created_at)
         .bind(key.not_before)
-        .execute(&mut *tx)
+        .execute(&mut *c)
         .await
         .map_err(db)?;
         if claimed.rows_affected() == 0 {
-            tx.rollback().await.map_err(db)?;
-            return replay(pool, m, key)
+            // Nothing of this send may stay written: a batch commits the other sends with it.
+            sqlx::query("DELETE FROM messages WHERE seq = $1")
+                .bind(seq)
+                .execute(&mut *c)
+                .await
+                .map_err(db)?;
+            return replay(&mut *c, m, key)
                 .await?
+                .map(Staged::Answered)
                 .ok_or_else(|| StoreError::Backend("an idempotency key vanished".into()));
         }
     }
@@ -372,7 +409,7 @@ pub async fn insert(
         )
         .bind(seq)
         .bind(&new.media_ids)
-        .execute(&mut *tx)
+        .execute(&mut *c)
         .await
         .map_err(db)?;
     }
@@ -384,11 +421,16 @@ pub async fn insert(
     .bind(&m.recipients)
     .bind(seq)
     .bind(m.created_at)
-    .execute(&mut *tx)
+    .execute(&mut *c)
     .await
     .map_err(db)?;
+    Ok(Staged::Written(seq))
+}
+
+/// A staged message's event, and its position: the last part of its transaction.
+pub(crate) async fn log_message(c: &mut PgConnection, m: &Message, seq: i64) -> Result<()> {
     let pos = log_event(
-        &mut tx,
+        &mut *c,
         EventKind::Message,
         &m.corp_id,
         seq,
@@ -400,16 +442,19 @@ pub async fn insert(
     sqlx::query("UPDATE messages SET pos = $1 WHERE seq = $2")
         .bind(pos)
         .bind(seq)
-        .execute(&mut *tx)
+        .execute(&mut *c)
         .await
         .map_err(db)?;
-    tx.commit().await.map_err(db)?;
-    Ok(InsertOutcome::Inserted)
+    Ok(())
 }
 
 /// The first call under a live idempotency key, if there is one: its body hash and the message it
 /// created (in the caller's corp; an app never sends for another corp).
-async fn replay(pool: &PgPool, m: &Message, key: &IdempotencyKey) -> Result<Option<InsertOutcome>> {
+async fn replay(
+    c: &mut PgConnection,
+    m: &Message,
+    key: &IdempotencyKey,
+) -> Result<Option<InsertOutcome>> {
     let row = sqlx::query(
         "SELECT k.body_hash, m.* FROM idempotency_keys AS k
            JOIN messages AS m ON m.seq = k.message_seq AND m.corp_id = $1
@@ -419,7 +464,7 @@ async fn replay(pool: &PgPool, m: &Message, key: &IdempotencyKey) -> Result<Opti
     .bind(&m.app_id)
     .bind(&key.key)
     .bind(key.not_before)
-    .fetch_optional(pool)
+    .fetch_optional(c)
     .await
     .map_err(db)?;
     let Some(row) = row else { return Ok(None) };
