@@ -266,6 +266,9 @@ async fn log_event(
                                  created_at, message_revoked_at)
              SELECT $1, $2, corp.head, $3, $4, $5, $6, $7 FROM corp
              RETURNING global_seq
+         ), placed AS (
+             -- A new message's listing position is its own event's number.
+             UPDATE messages SET pos = $1 WHERE seq = $4 AND $3 = 'message'
          )
          SELECT pg_notify($8, global_seq::TEXT)::TEXT FROM logged",
     )
@@ -346,12 +349,36 @@ pub(crate) async fn stage(
             )));
         }
     }
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO messages (message_id, corp_id, app_id, service_id, msg_type, content,
-                               recipients, invalid_users, raw_request, third_trace_id, trace_id,
-                               created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         RETURNING seq",
+    // One round trip: the message; its idempotency key, claimed for it (a new key, or one past
+    // its window, is (re)written; a live one is left alone, a racing first call holding its row
+    // until it commits and this waiting for it); and, only if the key was claimed (or there is
+    // none), its media references and inbox rows.
+    let (seq, claimed): (i64, bool) = sqlx::query_as(
+        "WITH m AS (
+             INSERT INTO messages (message_id, corp_id, app_id, service_id, msg_type, content,
+                                   recipients, invalid_users, raw_request, third_trace_id,
+                                   trace_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             RETURNING seq
+         ), k AS (
+             INSERT INTO idempotency_keys (app_id, key, body_hash, message_seq, created_at)
+             SELECT $3, $13, $14, m.seq, $12 FROM m WHERE $13::TEXT IS NOT NULL
+             ON CONFLICT (app_id, key) DO UPDATE
+                SET body_hash = excluded.body_hash, message_seq = excluded.message_seq,
+                    created_at = excluded.created_at
+              WHERE idempotency_keys.created_at < $15
+             RETURNING 1
+         ), claimed AS (
+             SELECT $13::TEXT IS NULL OR EXISTS (SELECT 1 FROM k) AS ok
+         ), referred AS (
+             INSERT INTO message_media (message_seq, media_id)
+             SELECT m.seq, unnest($16::TEXT[]) FROM m, claimed WHERE claimed.ok
+             ON CONFLICT DO NOTHING
+         ), delivered AS (
+             INSERT INTO deliveries (corp_id, open_user_id, message_seq, delivered_at)
+             SELECT $2, unnest($7::TEXT[]), m.seq, $12 FROM m, claimed WHERE claimed.ok
+         )
+         SELECT m.seq, claimed.ok FROM m, claimed",
     )
     .bind(&m.message_id)
     .bind(&m.corp_id)
@@ -365,71 +392,32 @@ pub(crate) async fn stage(
     .bind(&m.third_trace_id)
     .bind(&m.trace_id)
     .bind(m.created_at)
+    .bind(key.map(|k| k.key.as_str()))
+    .bind(key.map(|k| &k.body_hash[..]))
+    .bind(key.map(|k| k.not_before))
+    .bind(&new.media_ids)
     .fetch_one(&mut *c)
     .await
     .map_err(db)?;
-    if let Some(key) = key {
-        // Claim the key for this message: a new key, or one past its window, is (re)written. A
-        // live one is left alone (a racing first call holds its row until it commits, and this
-        // waits for it) and this request is a retry of that call.
-        let claimed = sqlx::query(
-            "INSERT INTO idempotency_keys (app_id, key, body_hash, message_seq, created_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (app_id, key) DO UPDATE
-                SET body_hash = excluded.body_hash, message_seq = excluded.message_seq,
-                    created_at = excluded.created_at
-              WHERE idempotency_keys.created_at < $6",
-        )
-        .bind(&m.app_id)
-        .bind(&key.key)
-        .bind(&key.body_hash[..])
-        .bind(seq)
-        .bind(m.created_at)
-        .bind(key.not_before)
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
-        if claimed.rows_affected() == 0 {
-            // Nothing of this send may stay written: a batch commits the other sends with it.
-            sqlx::query("DELETE FROM messages WHERE seq = $1")
-                .bind(seq)
-                .execute(&mut *c)
-                .await
-                .map_err(db)?;
-            return replay(&mut *c, m, key)
-                .await?
-                .map(Staged::Answered)
-                .ok_or_else(|| StoreError::Backend("an idempotency key vanished".into()));
-        }
+    if let (Some(key), false) = (key, claimed) {
+        // A retry. Nothing of it may stay written: a batch commits the other sends with it.
+        sqlx::query("DELETE FROM messages WHERE seq = $1")
+            .bind(seq)
+            .execute(&mut *c)
+            .await
+            .map_err(db)?;
+        return replay(&mut *c, m, key)
+            .await?
+            .map(Staged::Answered)
+            .ok_or_else(|| StoreError::Backend("an idempotency key vanished".into()));
     }
-    if !new.media_ids.is_empty() {
-        sqlx::query(
-            "INSERT INTO message_media (message_seq, media_id) SELECT $1, unnest($2::TEXT[])
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(seq)
-        .bind(&new.media_ids)
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
-    }
-    sqlx::query(
-        "INSERT INTO deliveries (corp_id, open_user_id, message_seq, delivered_at)
-         SELECT $1, unnest($2::TEXT[]), $3, $4",
-    )
-    .bind(&m.corp_id)
-    .bind(&m.recipients)
-    .bind(seq)
-    .bind(m.created_at)
-    .execute(&mut *c)
-    .await
-    .map_err(db)?;
     Ok(Staged::Written(seq))
 }
 
-/// A staged message's event, and its position: the last part of its transaction.
+/// A staged message's event, which also gives it its position: the last part of its
+/// transaction.
 pub(crate) async fn log_message(c: &mut PgConnection, m: &Message, seq: i64) -> Result<()> {
-    let pos = log_event(
+    log_event(
         &mut *c,
         EventKind::Message,
         &m.corp_id,
@@ -439,12 +427,6 @@ pub(crate) async fn log_message(c: &mut PgConnection, m: &Message, seq: i64) -> 
         None,
     )
     .await?;
-    sqlx::query("UPDATE messages SET pos = $1 WHERE seq = $2")
-        .bind(pos)
-        .bind(seq)
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
     Ok(())
 }
 
