@@ -9,7 +9,7 @@
 //!
 //! Each send is answered exactly as on its own. A send answered without a new message (a retry,
 //! a missing medium) leaves nothing written in the batch. If any statement of the batch fails
-//! (a deadlock with another node, a lost connection), the batch is rolled back and each of its
+//! before the commit (a deadlock with another node, say), the batch is rolled back and each of its
 //! sends runs again in a transaction of its own, so a failure is only ever its own send's.
 
 use std::sync::Arc;
@@ -104,7 +104,17 @@ async fn run(pool: &PgPool, batch: Vec<Job>, counts: &Counts) {
                 }
                 return;
             }
-            Err(e) => {
+            // The commit's outcome is unknown (it may have reached the disk before the
+            // connection failed): running the sends again could store them twice.
+            Err(Failed::Commit(e)) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(StoreError::Backend(format!(
+                        "committing a batch of sends: {e}"
+                    ))));
+                }
+                return;
+            }
+            Err(Failed::Before(e)) => {
                 counts.retried.inc();
                 tracing::debug!(error = %e, sends = batch.len(), "a batch of sends failed; each runs alone");
             }
@@ -120,8 +130,22 @@ async fn run(pool: &PgPool, batch: Vec<Job>, counts: &Counts) {
     }
 }
 
-/// The batch in one transaction, or the first error (and nothing committed).
-async fn together(pool: &PgPool, batch: &[Job]) -> Result<Vec<InsertOutcome>> {
+/// Why a batch did not commit.
+enum Failed {
+    /// A statement before the commit failed: nothing was committed.
+    Before(StoreError),
+    /// The commit failed: whether it took effect is unknown.
+    Commit(StoreError),
+}
+
+impl From<StoreError> for Failed {
+    fn from(e: StoreError) -> Self {
+        Failed::Before(e)
+    }
+}
+
+/// The batch in one transaction, or why not.
+async fn together(pool: &PgPool, batch: &[Job]) -> std::result::Result<Vec<InsertOutcome>, Failed> {
     let mut tx = pool.begin().await.map_err(db)?;
     let mut staged = Vec::with_capacity(batch.len());
     for job in batch {
@@ -137,7 +161,7 @@ async fn together(pool: &PgPool, batch: &[Job]) -> Result<Vec<InsertOutcome>> {
             Staged::Answered(outcome) => outcome,
         });
     }
-    tx.commit().await.map_err(db)?;
+    tx.commit().await.map_err(|e| Failed::Commit(db(e)))?;
     Ok(outcomes)
 }
 
